@@ -1,0 +1,64 @@
+"""Where the app keeps its data, and where its bundled resources are."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+from .storage.database import DB_FILE_NAME
+
+DATA_DIR_ENV = "MEDMITRA_HOME"
+
+
+@dataclass(frozen=True)
+class AppPaths:
+    data_dir: Path
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / DB_FILE_NAME
+
+    @property
+    def files(self) -> Path:
+        return self.data_dir / "files"
+
+    @property
+    def backups(self) -> Path:
+        return self.data_dir / "backups"
+
+    @property
+    def logs(self) -> Path:
+        return self.data_dir / "logs"
+
+
+def resolve_data_dir(cli_value: str | None, environ: Mapping[str, str] = os.environ) -> Path:
+    """--data-dir wins, then MEDMITRA_HOME, then the platform's per-user data folder."""
+    chosen = cli_value or environ.get(DATA_DIR_ENV)
+    if chosen:
+        return Path(chosen).expanduser().resolve()
+    return Path(user_data_dir("MedMitra Desktop", "MedMitra", roaming=False))
+
+
+def prepare_data_dir(data_dir: Path) -> AppPaths:
+    """Create the data folder readable by this user only (patient data lives here)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if os.name == "posix":
+        # Windows keeps per-user app data private through the profile's ACLs already.
+        data_dir.chmod(0o700)
+    paths = AppPaths(data_dir)
+    for folder in (paths.files, paths.backups, paths.logs):
+        folder.mkdir(exist_ok=True)
+    return paths
+
+
+def resources_dir() -> Path:
+    """resources/ from a source checkout, or from inside a PyInstaller bundle."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        return Path(bundle) / "resources"
+    return Path(__file__).resolve().parent.parent / "resources"

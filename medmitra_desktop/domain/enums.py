@@ -1,0 +1,56 @@
+"""Closed vocabularies. Values are the strings stored in the database and sent to the API."""
+
+from enum import StrEnum
+
+
+class Gender(StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+    OTHER = "other"
+
+
+class CaseStatus(StrEnum):
+    """The MedMitra status flow: processing -> completed | failed."""
+
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class DocumentCategory(StrEnum):
+    LAB = "lab"
+    RADIOLOGY = "radiology"
+
+
+class DocumentStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    OK = "ok"
+    FAILED = "failed"
+    NEEDS_PASSWORD = "needs_password"
+    OCR_UNAVAILABLE = "ocr_unavailable"
+
+
+class JobKind(StrEnum):
+    ANALYZE = "analyze"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class AuditAction(StrEnum):
+    CREATE = "create"
+    VIEW = "view"
+    UPDATE = "update"
+    DELETE = "delete"
+    RESTORE = "restore"
+    PURGE = "purge"
+    EXPORT = "export"
+    ATTACH = "attach"
+    REMOVE_DOCUMENT = "remove_document"
+    REANALYZE = "reanalyze"

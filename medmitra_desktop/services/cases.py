@@ -1,0 +1,444 @@
+"""The case service: create, read, update, attach, trash, restore, purge, re-analyse, list.
+
+Every write is one transaction that also appends its audit row, so a case never exists
+without its audit trail and a crash never leaves half a case behind. Files are copied into
+the content-addressed store before the transaction (copying is idempotent), and blobs no
+row references are collected when a case is purged.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..domain.enums import (
+    AuditAction,
+    CaseStatus,
+    DocumentCategory,
+    DocumentStatus,
+    Gender,
+    JobKind,
+    JobStatus,
+)
+from ..domain.errors import ConflictError, FieldError, NotFoundError, ValidationError
+from ..domain.filetypes import Sniffed
+from ..domain.records import (
+    CaseListItem,
+    CasePage,
+    CaseQuery,
+    CaseRecord,
+    DocumentRecord,
+    NewAttachment,
+)
+from ..domain.validation import (
+    check_attachment,
+    check_case_query,
+    check_user_id,
+    validate_case_fields,
+)
+from ..storage import case_queries, search_index
+from ..storage.database import Database
+from ..storage.filestore import FileStore, StoredBlob
+from ..storage.orm import Case, Document, Job, utcnow
+from . import audit
+
+log = logging.getLogger(__name__)
+
+UPDATABLE_FIELDS = ("patient_name", "patient_age", "patient_gender", "case_summary", "status")
+CASE_ENTITY = "case"
+
+
+class CaseService:
+    def __init__(self, database: Database, files: FileStore) -> None:
+        self._db = database
+        self._files = files
+
+    # ---- create -------------------------------------------------------------------------
+
+    def create_case(
+        self,
+        *,
+        user_id: object,
+        patient_name: object,
+        patient_age: object,
+        patient_gender: object,
+        case_summary: object = "",
+        lab_files: Sequence[NewAttachment] = (),
+        radiology_files: Sequence[NewAttachment] = (),
+    ) -> CaseRecord:
+        """A new case with its files, queued for analysis. Raises one ValidationError
+        naming every bad field and file."""
+        errors: list[FieldError] = []
+        clean_user, user_error = check_user_id(user_id)
+        if user_error:
+            errors.append(user_error)
+        try:
+            fields = validate_case_fields(
+                {
+                    "patient_name": patient_name,
+                    "patient_age": patient_age,
+                    "patient_gender": patient_gender,
+                    "case_summary": case_summary,
+                }
+            )
+        except ValidationError as error:
+            errors.extend(error.errors)
+            fields = {}
+        attachments = [
+            *(NewAttachment(a.path, DocumentCategory.LAB, a.file_name) for a in lab_files),
+            *(NewAttachment(a.path, DocumentCategory.RADIOLOGY, a.file_name)
+              for a in radiology_files),
+        ]
+        checked = self._check_attachments(attachments, errors)
+        if errors:
+            raise ValidationError(errors)
+        assert clean_user is not None
+        stored = self._store(checked)
+
+        with self._db.session() as session:
+            has_work = bool(stored) or bool(fields["case_summary"])
+            case = Case(
+                uid=str(uuid.uuid4()),
+                user_id=clean_user,
+                patient_name=fields["patient_name"],
+                patient_age=fields["patient_age"],
+                patient_gender=Gender(fields["patient_gender"]).value,
+                case_summary=fields["case_summary"],
+                status=(CaseStatus.PROCESSING if has_work else CaseStatus.COMPLETED).value,
+            )
+            session.add(case)
+            session.flush()
+            self._add_documents(session, case, stored)
+            if has_work:
+                self._queue_analysis(session, case)
+            self._reindex(session, case)
+            audit.record(
+                session, user_id=clean_user, action=AuditAction.CREATE, entity=CASE_ENTITY,
+                entity_id=case.uid, detail=f"documents={len(stored)}",
+            )
+            session.flush()
+            record = _case_record(case)
+        log.info("Case %s created with %d document(s)", record.case_id, len(stored))
+        return record
+
+    def _check_attachments(
+        self, attachments: Sequence[NewAttachment], errors: list[FieldError]
+    ) -> list[tuple[NewAttachment, Sniffed]]:
+        checked = []
+        for attachment in attachments:
+            field = f"{attachment.category.value}_files"
+            sniffed, error = check_attachment(attachment, field)
+            if error:
+                errors.append(error)
+            elif sniffed is not None:
+                checked.append((attachment, sniffed))
+        return checked
+
+    def _store(
+        self, checked: Sequence[tuple[NewAttachment, Sniffed]]
+    ) -> list[tuple[NewAttachment, Sniffed, StoredBlob]]:
+        return [(attachment, sniffed, self._files.put(attachment.path))
+                for attachment, sniffed in checked]
+
+    @staticmethod
+    def _add_documents(
+        session: Session, case: Case, stored: Iterable[tuple[NewAttachment, Sniffed, StoredBlob]]
+    ) -> None:
+        for attachment, sniffed, blob in stored:
+            session.add(
+                Document(
+                    uid=str(uuid.uuid4()),
+                    case_id=case.id,
+                    category=attachment.category.value,
+                    file_name=_safe_file_name(attachment.display_name),
+                    sha256=blob.sha256,
+                    mime_type=sniffed.mime_type,
+                    size_bytes=blob.size_bytes,
+                    status=DocumentStatus.QUEUED.value,
+                )
+            )
+        session.flush()
+        session.refresh(case, ["documents"])
+
+    @staticmethod
+    def _queue_analysis(session: Session, case: Case) -> None:
+        """At most one waiting analysis job per case: a newer request supersedes it."""
+        waiting = session.execute(
+            select(Job).where(
+                Job.case_id == case.id,
+                Job.kind == JobKind.ANALYZE.value,
+                Job.status == JobStatus.QUEUED.value,
+            )
+        ).scalar_one_or_none()
+        if waiting is None:
+            session.add(Job(case_id=case.id, kind=JobKind.ANALYZE.value,
+                            status=JobStatus.QUEUED.value))
+        case.status = CaseStatus.PROCESSING.value
+
+    @staticmethod
+    def _reindex(session: Session, case: Case) -> None:
+        search_index.reindex_case(
+            session, case.id, case.patient_name, case.case_summary,
+            " ".join(document.file_name for document in case.documents),
+        )
+
+    # ---- read ---------------------------------------------------------------------------
+
+    def get_case(self, case_id: str, *, user_id: str | None = None,
+                 include_deleted: bool = False) -> CaseRecord:
+        """A case with its documents. Given a user_id, the view is audited."""
+        if user_id is None:
+            with self._db.read_session() as session:
+                return _case_record(_load(session, case_id, include_deleted=include_deleted))
+        with self._db.session() as session:
+            case = _load(session, case_id, include_deleted=include_deleted)
+            audit.record(session, user_id=user_id, action=AuditAction.VIEW,
+                         entity=CASE_ENTITY, entity_id=case.uid)
+            return _case_record(case)
+
+    def list_cases(self, query: CaseQuery) -> CasePage:
+        check_case_query(query)
+        with self._db.read_session() as session:
+            return case_queries.list_cases(session, query)
+
+    def iter_all(self, query: CaseQuery) -> Iterable[CaseListItem]:
+        """Every case matching a query, a page at a time (for exports and scripts)."""
+        start = 1
+        while True:
+            page = self.list_cases(
+                CaseQuery(**{**query.__dict__, "start": start, "size": 500})
+            )
+            yield from page.items
+            if not page.has_more:
+                return
+            start += len(page.items)
+
+    def history(self, case_id: str) -> list[audit.AuditEvent]:
+        with self._db.read_session() as session:
+            return audit.events_for(session, case_id)
+
+    # ---- update -------------------------------------------------------------------------
+
+    def update_case(self, case_id: str, *, user_id: str, changes: Mapping[str, object],
+                    expected_version: int | None = None) -> CaseRecord:
+        """Change patient fields, summary or status. With expected_version, refuse to
+        overwrite a newer change (ConflictError)."""
+        unknown = sorted(set(changes) - set(UPDATABLE_FIELDS))
+        errors = [
+            FieldError(name, f"cannot be changed (allowed: {', '.join(UPDATABLE_FIELDS)})")
+            for name in unknown
+        ]
+        field_changes = {
+            name: value for name, value in changes.items()
+            if name in UPDATABLE_FIELDS and name != "status"
+        }
+        clean: dict[str, object] = {}
+        try:
+            clean = validate_case_fields(field_changes, partial=True)
+        except ValidationError as error:
+            errors.extend(error.errors)
+        if "status" in changes:
+            try:
+                clean["status"] = CaseStatus(str(changes["status"]).strip().lower()).value
+            except ValueError:
+                allowed = ", ".join(status.value for status in CaseStatus)
+                errors.append(FieldError("status", f"must be one of {allowed} "
+                                                   f"(got {changes['status']!r})"))
+        if errors:
+            raise ValidationError(errors)
+
+        with self._db.session() as session:
+            case = _load(session, case_id)
+            if expected_version is not None and case.version != expected_version:
+                raise ConflictError(
+                    "This case was changed elsewhere since you opened it. Reload it to see "
+                    "the latest version, then make your change again."
+                )
+            changed = sorted(name for name, value in clean.items()
+                             if getattr(case, name) != _stored_value(value))
+            if not changed:
+                return _case_record(case)
+            for name in changed:
+                setattr(case, name, _stored_value(clean[name]))
+            case.version += 1
+            case.updated_at = utcnow()
+            self._reindex(session, case)
+            audit.record(session, user_id=user_id, action=AuditAction.UPDATE,
+                         entity=CASE_ENTITY, entity_id=case.uid,
+                         detail="fields=" + ",".join(changed))
+            session.flush()
+            return _case_record(case)
+
+    # ---- documents ----------------------------------------------------------------------
+
+    def attach_documents(self, case_id: str, *, user_id: str,
+                         attachments: Sequence[NewAttachment]) -> CaseRecord:
+        errors: list[FieldError] = []
+        checked = self._check_attachments(attachments, errors)
+        if not attachments:
+            errors.append(FieldError("files", "choose at least one file to attach"))
+        if errors:
+            raise ValidationError(errors)
+        with self._db.read_session() as session:
+            _load(session, case_id)  # fail before copying anything into the store
+        stored = self._store(checked)
+        with self._db.session() as session:
+            case = _load(session, case_id)
+            self._add_documents(session, case, stored)
+            self._queue_analysis(session, case)
+            self._touch(case)
+            self._reindex(session, case)
+            audit.record(session, user_id=user_id, action=AuditAction.ATTACH,
+                         entity=CASE_ENTITY, entity_id=case.uid,
+                         detail=f"documents={len(stored)}")
+            session.flush()
+            return _case_record(case)
+
+    def remove_document(self, case_id: str, document_id: str, *, user_id: str) -> CaseRecord:
+        with self._db.session() as session:
+            case = _load(session, case_id)
+            document = next((d for d in case.documents if d.uid == document_id), None)
+            if document is None:
+                raise NotFoundError(f"This case has no document {document_id}.")
+            sha256 = document.sha256
+            case.documents.remove(document)
+            session.flush()
+            self._touch(case)
+            self._reindex(session, case)
+            audit.record(session, user_id=user_id, action=AuditAction.REMOVE_DOCUMENT,
+                         entity=CASE_ENTITY, entity_id=case.uid,
+                         detail=f"document={document_id}")
+            self._collect_blobs(session, [sha256])
+            return _case_record(case)
+
+    def reanalyze(self, case_id: str, *, user_id: str) -> CaseRecord:
+        with self._db.session() as session:
+            case = _load(session, case_id)
+            for document in case.documents:
+                document.status = DocumentStatus.QUEUED.value
+                document.error = None
+            self._queue_analysis(session, case)
+            self._touch(case)
+            audit.record(session, user_id=user_id, action=AuditAction.REANALYZE,
+                         entity=CASE_ENTITY, entity_id=case.uid)
+            session.flush()
+            return _case_record(case)
+
+    # ---- trash --------------------------------------------------------------------------
+
+    def delete_case(self, case_id: str, *, user_id: str) -> None:
+        """Move to the trash; restore_case brings it back until purge_case."""
+        with self._db.session() as session:
+            case = _load(session, case_id)
+            case.deleted_at = utcnow()
+            self._touch(case)
+            audit.record(session, user_id=user_id, action=AuditAction.DELETE,
+                         entity=CASE_ENTITY, entity_id=case.uid)
+
+    def restore_case(self, case_id: str, *, user_id: str) -> CaseRecord:
+        with self._db.session() as session:
+            case = _load(session, case_id, include_deleted=True)
+            if case.deleted_at is None:
+                return _case_record(case)
+            case.deleted_at = None
+            self._touch(case)
+            audit.record(session, user_id=user_id, action=AuditAction.RESTORE,
+                         entity=CASE_ENTITY, entity_id=case.uid)
+            session.flush()
+            return _case_record(case)
+
+    def purge_case(self, case_id: str, *, user_id: str) -> None:
+        """Delete for good a case that is in the trash, with files no other case uses."""
+        with self._db.session() as session:
+            case = _load(session, case_id, include_deleted=True)
+            if case.deleted_at is None:
+                raise ValidationError([FieldError(
+                    "case_id", "only a case in the trash can be deleted permanently; "
+                               "move it to the trash first")])
+            hashes = [document.sha256 for document in case.documents]
+            search_index.drop_case(session, case.id)
+            session.delete(case)
+            session.flush()
+            audit.record(session, user_id=user_id, action=AuditAction.PURGE,
+                         entity=CASE_ENTITY, entity_id=case_id,
+                         detail=f"documents={len(hashes)}")
+            self._collect_blobs(session, hashes)
+
+    def _collect_blobs(self, session: Session, hashes: Sequence[str]) -> None:
+        if not hashes:
+            return
+        still_used = set(session.execute(
+            select(Document.sha256).where(Document.sha256.in_(hashes))
+        ).scalars())
+        # Runs before commit: if the commit then fails, a blob may be gone while a row
+        # still names it; reads verify hashes, so that shows as "attach again", never as
+        # wrong data. Deleting after commit instead could leak blobs forever on a crash.
+        self._files.delete_unreferenced(hashes, still_used)
+
+    @staticmethod
+    def _touch(case: Case) -> None:
+        case.version += 1
+        case.updated_at = utcnow()
+
+    def count_cases(self) -> int:
+        with self._db.read_session() as session:
+            return session.execute(
+                select(func.count()).select_from(Case).where(Case.deleted_at.is_(None))
+            ).scalar_one()
+
+
+def _load(session: Session, case_id: str, *, include_deleted: bool = False) -> Case:
+    case = session.execute(select(Case).where(Case.uid == case_id)).scalar_one_or_none()
+    if case is None or (case.deleted_at is not None and not include_deleted):
+        raise NotFoundError(f"No case with id {case_id} (it may have been deleted).")
+    return case
+
+
+def _stored_value(value: object) -> object:
+    return value.value if isinstance(value, Gender | CaseStatus) else value
+
+
+def _safe_file_name(name: str) -> str:
+    """The original name for display only: no folders, no control characters."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in base if ch.isprintable()).strip() or "unnamed"
+    return cleaned[:255]
+
+
+def _document_record(case_uid: str, document: Document) -> DocumentRecord:
+    return DocumentRecord(
+        document_id=document.uid,
+        case_id=case_uid,
+        category=DocumentCategory(document.category),
+        file_name=document.file_name,
+        mime_type=document.mime_type,
+        size_bytes=document.size_bytes,
+        sha256=document.sha256,
+        status=DocumentStatus(document.status),
+        error=document.error,
+        pages=document.pages,
+        text_source=document.text_source,
+        created_at=document.created_at,
+    )
+
+
+def _case_record(case: Case) -> CaseRecord:
+    return CaseRecord(
+        case_id=case.uid,
+        user_id=case.user_id,
+        patient_name=case.patient_name,
+        patient_age=case.patient_age,
+        patient_gender=Gender(case.patient_gender),
+        case_summary=case.case_summary,
+        status=CaseStatus(case.status),
+        created_at=case.created_at,
+        updated_at=case.updated_at,
+        version=case.version,
+        one_line_summary=case.one_line_summary,
+        deleted_at=case.deleted_at,
+        documents=tuple(_document_record(case.uid, document) for document in case.documents),
+    )

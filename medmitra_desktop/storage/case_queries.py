@@ -1,0 +1,84 @@
+"""The case list query: filters, free-text search, sort and paging in SQL (never in Python)."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Select, and_, func, select, text
+from sqlalchemy.orm import Session
+
+from ..domain.enums import CaseStatus, Gender
+from ..domain.records import CaseListItem, CasePage, CaseQuery
+from .orm import Case, Document
+from .search_index import match_expression
+
+
+def _conditions(query: CaseQuery) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [
+        Case.deleted_at.is_not(None) if query.in_trash else Case.deleted_at.is_(None)
+    ]
+    if query.statuses:
+        conditions.append(Case.status.in_([status.value for status in query.statuses]))
+    if query.genders:
+        conditions.append(Case.patient_gender.in_([gender.value for gender in query.genders]))
+    if query.age_min is not None:
+        conditions.append(Case.patient_age >= query.age_min)
+    if query.age_max is not None:
+        conditions.append(Case.patient_age <= query.age_max)
+    if query.created_from is not None:
+        conditions.append(Case.created_at >= query.created_from)
+    if query.created_to is not None:
+        conditions.append(Case.created_at <= query.created_to)
+    if query.updated_from is not None:
+        conditions.append(Case.updated_at >= query.updated_from)
+    if query.updated_to is not None:
+        conditions.append(Case.updated_at <= query.updated_to)
+    if query.updated_after is not None:
+        conditions.append(Case.updated_at > query.updated_after)
+    return conditions
+
+
+def _search_ids(expression: str) -> Select[tuple[int]]:
+    return select(text("rowid")).select_from(text("case_search")).where(
+        text("case_search MATCH :match").bindparams(match=expression)
+    )
+
+
+def list_cases(session: Session, query: CaseQuery) -> CasePage:
+    """One page of cases. The caller has validated the query."""
+    conditions = _conditions(query)
+    if query.search and query.search.strip():
+        expression = match_expression(query.search)
+        if expression is None:
+            # Only punctuation typed: nothing can match, and nothing breaks.
+            return CasePage(items=(), total=0, start=query.start, size=query.size)
+        conditions.append(Case.id.in_(_search_ids(expression)))
+    where = and_(*conditions)
+
+    total = session.execute(select(func.count()).select_from(Case).where(where)).scalar_one()
+    if query.start > total:
+        return CasePage(items=(), total=total, start=query.start, size=query.size)
+
+    sort_column = getattr(Case, query.sort)
+    order = sort_column.desc() if query.descending else sort_column.asc()
+    tie_break = Case.id.desc() if query.descending else Case.id.asc()
+    document_count = (
+        select(func.count(Document.id)).where(Document.case_id == Case.id).scalar_subquery()
+    )
+    rows = session.execute(
+        select(
+            Case.uid, Case.patient_name, Case.patient_age, Case.patient_gender, Case.status,
+            Case.created_at, Case.updated_at, Case.one_line_summary, document_count,
+        )
+        .where(where)
+        .order_by(order, tie_break)
+        .limit(query.size)
+        .offset(query.start - 1)
+    ).all()
+    items = tuple(
+        CaseListItem(
+            case_id=row[0], patient_name=row[1], patient_age=row[2],
+            patient_gender=Gender(row[3]), status=CaseStatus(row[4]), created_at=row[5],
+            updated_at=row[6], one_line_summary=row[7], document_count=row[8],
+        )
+        for row in rows
+    )
+    return CasePage(items=items, total=total, start=query.start, size=query.size)

@@ -1,0 +1,235 @@
+"""Opening the case database: pragmas, the refuse-the-future check, backup, migrations.
+
+SQLite errors are sorted into problems a user can act on (StorageError with a message)
+and bugs (left to propagate to the crash reporter).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..domain.errors import StorageError, StorageProblem
+
+log = logging.getLogger(__name__)
+
+DB_FILE_NAME = "medmitra.sqlite3"
+BUSY_TIMEOUT_MS = 5000
+BACKUPS_KEPT = 5
+WRITE_OPTION = "medmitra_write"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    # Transactions are begun by _on_begin, so that writers can ask for BEGIN IMMEDIATE.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        # NORMAL is durable across application crashes in WAL mode; only an OS crash can
+        # lose the last transactions, never corrupt the file.
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()
+
+
+def _on_begin(connection: Connection) -> None:
+    # A writer takes the write lock up front: a deferred transaction that reads and then
+    # writes can fail with "database is locked" when another writer got there first.
+    immediate = connection.get_execution_options().get(WRITE_OPTION)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def classify(error: BaseException, path: Path) -> StorageError | None:
+    """A StorageError for problems a user can act on, None for bugs."""
+    text = str(getattr(error, "orig", None) or error).lower()
+    where = str(path)
+    if "not a database" in text or "malformed" in text or "file is encrypted" in text:
+        return StorageError(
+            StorageProblem.CORRUPT,
+            f"The case database {where} is damaged and cannot be read. Your attached files "
+            f"are still in the data folder. Restore the database from a backup (the "
+            f"'backups' folder beside it holds copies made before each upgrade).",
+        )
+    if "readonly" in text or "read-only" in text or "read only" in text:
+        return StorageError(
+            StorageProblem.READ_ONLY,
+            f"The case database {where} is read-only, so changes cannot be saved. Give your "
+            f"user account write permission on that file and its folder, then start again.",
+        )
+    if "locked" in text or "busy" in text:
+        return StorageError(
+            StorageProblem.LOCKED,
+            f"The case database {where} is locked by another program. Close other copies "
+            f"of MedMitra Desktop or any program that has it open, then try again.",
+        )
+    if "disk is full" in text or "disk full" in text or "no space" in text:
+        return StorageError(
+            StorageProblem.DISK_FULL,
+            f"The disk holding {where} is full, so nothing was saved. Free some space and "
+            f"try again.",
+        )
+    if "unable to open" in text or "disk i/o error" in text:
+        return StorageError(
+            StorageProblem.UNREADABLE,
+            f"The case database {where} cannot be opened ({text}). Check that the data "
+            f"folder exists and that your user account can read and write it.",
+        )
+    return None
+
+
+@contextmanager
+def storage_errors(path: Path) -> Iterator[None]:
+    """Turn SQLite problems a user can act on into StorageError."""
+    try:
+        yield
+    except (sa_exc.OperationalError, sa_exc.DatabaseError, sqlite3.DatabaseError) as error:
+        known = classify(error, path)
+        if known is None:
+            raise
+        raise known from error
+
+
+@dataclass
+class Database:
+    path: Path
+    engine: Engine
+    _writers: sessionmaker[Session]
+    _readers: sessionmaker[Session]
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One unit of work that writes: committed on success, rolled back on any error."""
+        with storage_errors(self.path), self._writers.begin() as session:
+            yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A short read-only look; never blocks writers (WAL)."""
+        with storage_errors(self.path), self._readers() as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def make_engine(path: Path) -> Engine:
+    engine = create_engine(
+        f"sqlite:///{path}",
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+    )
+    event.listen(engine, "connect", _on_connect)
+    event.listen(engine, "begin", _on_begin)
+    return engine
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def _check_header(path: Path) -> None:
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with storage_errors(path):
+        try:
+            with path.open("rb") as handle:
+                header = handle.read(len(_SQLITE_MAGIC))
+        except OSError as error:
+            raise sqlite3.DatabaseError(f"unable to open database file: {error}") from error
+        if header != _SQLITE_MAGIC:
+            raise sqlite3.DatabaseError("file is not a database")
+
+
+def backup_database(path: Path, backup_dir: Path, label: str) -> Path:
+    """A consistent copy through SQLite's backup API (safe even with WAL in use)."""
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = backup_dir / f"medmitra-before-{label}-{stamp}.sqlite3"
+    source = sqlite3.connect(path)
+    try:
+        destination = sqlite3.connect(target)
+        try:
+            source.backup(destination)
+        finally:
+            destination.close()
+    finally:
+        source.close()
+    target.chmod(0o600)
+    for old in sorted(backup_dir.glob("medmitra-before-*.sqlite3"))[:-BACKUPS_KEPT]:
+        old.unlink(missing_ok=True)
+    return target
+
+
+def open_database(path: Path, backup_dir: Path) -> Database:
+    """Open (creating if needed) and migrate the database to this version's schema."""
+    _check_header(path)
+    engine = make_engine(path)
+    try:
+        with storage_errors(path):
+            migrate(engine, path, backup_dir)
+    except BaseException:
+        engine.dispose()
+        raise
+    return Database(
+        path=path,
+        engine=engine,
+        _writers=sessionmaker(engine.execution_options(**{WRITE_OPTION: True}),
+                              expire_on_commit=False),
+        _readers=sessionmaker(engine, expire_on_commit=False),
+    )
+
+
+def migrate(engine: Engine, path: Path, backup_dir: Path) -> None:
+    config = alembic_config()
+    script = ScriptDirectory.from_config(config)
+    head = script.get_current_head()
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+        has_tables = bool(
+            connection.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' LIMIT 1"
+            ).first()
+        )
+    if current == head:
+        return
+    known = {revision.revision for revision in script.walk_revisions()}
+    if current is not None and current not in known:
+        raise StorageError(
+            StorageProblem.NEWER_SCHEMA,
+            f"The case database {path} was written by a newer version of MedMitra Desktop "
+            f"(schema {current}). This version cannot read it safely. Install the newer "
+            f"version, or choose another data folder.",
+        )
+    if has_tables:
+        saved = backup_database(path, backup_dir, current or "unversioned")
+        log.info("Database backed up before migration to %s", saved.name)
+    config.attributes["engine"] = engine
+    try:
+        command.upgrade(config, "head")
+    except (sa_exc.OperationalError, sa_exc.DatabaseError):
+        raise
+    except Exception as error:
+        raise StorageError(
+            StorageProblem.MIGRATION_FAILED,
+            f"Upgrading the case database {path} failed ({error}). Nothing was changed; "
+            f"a copy made before the upgrade is in {backup_dir}.",
+        ) from error
+    log.info("Database schema upgraded from %s to %s", current, head)

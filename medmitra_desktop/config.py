@@ -53,6 +53,8 @@ def prepare_data_dir(data_dir: Path) -> AppPaths:
     paths = AppPaths(data_dir)
     for folder in (paths.files, paths.backups, paths.logs):
         folder.mkdir(exist_ok=True)
+        if os.name == "posix":
+            folder.chmod(0o700)
     return paths
 
 

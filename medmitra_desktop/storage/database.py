@@ -36,10 +36,10 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
     # Transactions are begun by _on_begin, so that writers can ask for BEGIN IMMEDIATE.
+    # (The busy timeout comes from the driver's `timeout` argument.)
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
         # NORMAL is durable across application crashes in WAL mode; only an OS crash can
@@ -129,10 +129,10 @@ class Database:
         self.engine.dispose()
 
 
-def make_engine(path: Path) -> Engine:
+def make_engine(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
     engine = create_engine(
         f"sqlite:///{path}",
-        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
     )
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
@@ -178,10 +178,14 @@ def backup_database(path: Path, backup_dir: Path, label: str) -> Path:
     return target
 
 
-def open_database(path: Path, backup_dir: Path) -> Database:
+def open_database(path: Path, backup_dir: Path, *,
+                  busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
     """Open (creating if needed) and migrate the database to this version's schema."""
     _check_header(path)
-    engine = make_engine(path)
+    if not path.exists():
+        # SQLite gives the -wal and -shm files the database file's permissions.
+        path.touch(mode=0o600)
+    engine = make_engine(path, busy_timeout_ms)
     try:
         with storage_errors(path):
             migrate(engine, path, backup_dir)

@@ -50,6 +50,12 @@ class Base(DeclarativeBase):
     pass
 
 
+def include_in_migrations(_obj: object, name: str | None, type_: str, _reflected: bool,
+                          _compare_to: object) -> bool:
+    """Alembic's filter: the FTS5 index and its shadow tables are hand-written SQL."""
+    return not (type_ == "table" and name is not None and name.startswith("case_search"))
+
+
 class TimestampedMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
@@ -70,6 +76,8 @@ class Case(TimestampedMixin, Base):
     case_summary: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20))
     one_line_summary: Mapped[str | None] = mapped_column(Text)
+    # The clinic's own patient number, when it has one: links a patient's cases.
+    patient_record_number: Mapped[str | None] = mapped_column(String(64), index=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     documents: Mapped[list[Document]] = relationship(
@@ -106,6 +114,27 @@ class Document(TimestampedMixin, Base):
     text_chars: Mapped[int | None] = mapped_column(Integer)
 
     case: Mapped[Case] = relationship(back_populates="documents")
+    pages_text: Mapped[list[DocumentPage]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="DocumentPage.number"
+    )
+
+
+class DocumentPage(Base):
+    """Extracted text of one page, with OCR word confidences where OCR was used."""
+
+    __tablename__ = "document_pages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(10))
+    text: Mapped[str] = mapped_column(Text)
+    mean_confidence: Mapped[float | None] = mapped_column(Float)
+    # [[text, confidence, left, top, width, height], ...] for OCR pages.
+    words: Mapped[list | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class ClinicalRowMixin(TimestampedMixin):

@@ -21,7 +21,8 @@ def _is_word_character(ch: str) -> bool:
 def match_expression(user_text: str) -> str | None:
     """An FTS5 MATCH string that finds rows containing every word as a prefix, or None."""
     phrases = []
-    for word in unicodedata.normalize("NFC", user_text).split()[:MAX_SEARCH_WORDS]:
+    printable = "".join(ch if ch.isprintable() else " " for ch in user_text)
+    for word in unicodedata.normalize("NFC", printable).split()[:MAX_SEARCH_WORDS]:
         if not any(_is_word_character(ch) for ch in word):
             continue
         phrases.append('"' + word.replace('"', '""') + '"*')

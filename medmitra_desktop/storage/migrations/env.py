@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from medmitra_desktop.storage.orm import Base
+from medmitra_desktop.storage.orm import Base, include_in_migrations
 
 config = context.config
 target_metadata = Base.metadata
@@ -13,7 +13,8 @@ def run_migrations_online() -> None:
     with engine.begin() as connection:
         # SQLite cannot ALTER most things in place; batch mode rebuilds tables instead.
         context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=True
+            connection=connection, target_metadata=target_metadata, render_as_batch=True,
+            include_object=include_in_migrations,
         )
         context.run_migrations()
 

@@ -1,0 +1,51 @@
+"""The one composition root: data folder, lock, database, file store, services.
+
+The GUI and the CLI both start here; nothing else constructs these parts, and nothing
+reaches for a global.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from .config import AppPaths, prepare_data_dir, resolve_data_dir
+from .services.cases import CaseService
+from .storage.database import Database, open_database
+from .storage.filestore import FileStore
+from .storage.instance_lock import InstanceLock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppContext:
+    paths: AppPaths
+    lock: InstanceLock
+    database: Database
+    files: FileStore
+    cases: CaseService
+
+    def close(self) -> None:
+        self.database.close()
+        self.lock.release()
+
+
+def open_app(data_dir_arg: str | None = None) -> AppContext:
+    """Open the data folder for this process. Raises MedMitraError subclasses with a
+    message for the user (folder in use, database damaged, newer schema, ...)."""
+    paths = prepare_data_dir(resolve_data_dir(data_dir_arg))
+    lock = InstanceLock(paths.data_dir)
+    lock.acquire()
+    try:
+        database = open_database(paths.database, paths.backups)
+        files = FileStore(paths.files)
+        files.clean_incoming()
+    except BaseException:
+        lock.release()
+        raise
+    log.info("Data folder opened")
+    return AppContext(
+        paths=paths, lock=lock, database=database, files=files,
+        cases=CaseService(database, files),
+    )

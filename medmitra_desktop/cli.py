@@ -1,0 +1,280 @@
+"""Headless commands for scripting. Same services as the GUI; no Qt here.
+
+Exit status: 0 done; 1 a problem the message explains (data folder in use, database
+damaged, case not found); 2 bad arguments or invalid values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from . import APP_NAME, __version__
+from .domain.enums import CaseStatus, DocumentCategory, Gender
+from .domain.errors import FieldError, MedMitraError, ValidationError
+from .domain.records import SORTABLE_COLUMNS, CaseQuery, NewAttachment
+
+USER_ID_ENV = "MEDMITRA_USER_ID"
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+
+
+def to_jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def print_json(value: Any) -> None:
+    json.dump(to_jsonable(value), sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date or time (use e.g. 2026-03-04 or 2026-03-04T10:30:00Z)"
+        ) from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _choice_of(enum: type[Enum]) -> Callable[[str], Enum]:
+    def parse(text: str) -> Enum:
+        try:
+            return enum(text.strip().lower())
+        except ValueError as error:
+            allowed = ", ".join(str(member.value) for member in enum)
+            raise argparse.ArgumentTypeError(f"{text!r}: choose one of {allowed}") from error
+
+    return parse
+
+
+def _add_user(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--user-id", default=os.environ.get(USER_ID_ENV),
+        help=f"the doctor's user id, recorded in the audit log (default: ${USER_ID_ENV})",
+    )
+
+
+def _add_files(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lab", action="append", type=Path, default=[], metavar="FILE",
+                        help="a lab report file (repeat for more)")
+    parser.add_argument("--radiology", action="append", type=Path, default=[], metavar="FILE",
+                        help="a radiology report file (repeat for more)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="medmitra-desktop",
+        description=f"{APP_NAME}: with no command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    parser.add_argument("--data-dir", help="data folder (default: $MEDMITRA_HOME, else the "
+                                           "per-user application data folder)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    cases = commands.add_parser("cases", help="list, create and change cases")
+    case_commands = cases.add_subparsers(dest="case_command", metavar="ACTION", required=True)
+
+    listing = case_commands.add_parser("list", help="list cases, a page at a time")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.add_argument("--search", help="words to find in names, notes and documents")
+    listing.add_argument("--status", action="append", type=_choice_of(CaseStatus), default=[])
+    listing.add_argument("--gender", action="append", type=_choice_of(Gender), default=[])
+    listing.add_argument("--age-min", type=int)
+    listing.add_argument("--age-max", type=int)
+    for name in ("created-from", "created-to", "updated-from", "updated-to", "updated-after"):
+        listing.add_argument(f"--{name}", type=_timestamp)
+    listing.add_argument("--sort", default="updated_at", help=", ".join(SORTABLE_COLUMNS))
+    listing.add_argument("--ascending", action="store_true")
+    listing.add_argument("--start", type=int, default=1, help="1-based index of the first row")
+    listing.add_argument("--size", type=int, default=50, help="rows per page (1-500)")
+    listing.add_argument("--trash", action="store_true", help="list the cases in the trash")
+
+    create = case_commands.add_parser("create", help="create a case (queued for analysis)")
+    _add_user(create)
+    create.add_argument("--name", required=True, help="patient's full name")
+    create.add_argument("--age", required=True, help="age in whole years (0-130)")
+    create.add_argument("--gender", required=True, help="male, female or other")
+    create.add_argument("--summary", default="", help="the doctor's notes")
+    _add_files(create)
+    create.add_argument("--json", action="store_true")
+
+    show = case_commands.add_parser("show", help="one case with its documents")
+    show.add_argument("case_id")
+    show.add_argument("--json", action="store_true")
+    _add_user(show)
+
+    update = case_commands.add_parser("update", help="change patient fields or notes")
+    update.add_argument("case_id")
+    _add_user(update)
+    update.add_argument("--name")
+    update.add_argument("--age")
+    update.add_argument("--gender")
+    update.add_argument("--summary")
+    update.add_argument("--json", action="store_true")
+
+    attach = case_commands.add_parser("attach", help="attach more files to a case")
+    attach.add_argument("case_id")
+    _add_user(attach)
+    _add_files(attach)
+
+    for action, text in (("delete", "move a case to the trash"),
+                         ("restore", "bring a case back from the trash"),
+                         ("purge", "delete a case in the trash for good"),
+                         ("reanalyze", "analyse a case's documents again")):
+        sub = case_commands.add_parser(action, help=text)
+        sub.add_argument("case_id")
+        _add_user(sub)
+
+    history = case_commands.add_parser("history", help="the audit events of a case")
+    history.add_argument("case_id")
+    history.add_argument("--json", action="store_true")
+    return parser
+
+
+def _require_user(args: argparse.Namespace) -> str:
+    if not args.user_id:
+        raise ValidationError(
+            [FieldError("user_id", f"is required: pass --user-id or set {USER_ID_ENV}")]
+        )
+    return str(args.user_id)
+
+
+def _attachments(args: argparse.Namespace) -> tuple[list[NewAttachment], list[NewAttachment]]:
+    labs = [NewAttachment(path, DocumentCategory.LAB) for path in args.lab]
+    radiology = [NewAttachment(path, DocumentCategory.RADIOLOGY) for path in args.radiology]
+    return labs, radiology
+
+
+def _print_case(record: Any, as_json: bool) -> None:
+    if as_json:
+        print_json(record)
+        return
+    print(f"{record.case_id}  {record.patient_name}, {record.patient_age} "
+          f"{record.patient_gender.value}  [{record.status.value}]")
+    for document in record.documents:
+        print(f"  {document.category.value:9} {document.file_name}  [{document.status.value}]"
+              + (f"  {document.error}" if document.error else ""))
+
+
+def run_cases(args: argparse.Namespace, service: Any) -> int:
+    action = args.case_command
+    if action == "list":
+        query = CaseQuery(
+            start=args.start, size=args.size, search=args.search,
+            statuses=tuple(args.status), genders=tuple(args.gender),
+            age_min=args.age_min, age_max=args.age_max,
+            created_from=args.created_from, created_to=args.created_to,
+            updated_from=args.updated_from, updated_to=args.updated_to,
+            updated_after=args.updated_after, sort=args.sort,
+            descending=not args.ascending, in_trash=args.trash,
+        )
+        page = service.list_cases(query)
+        if args.json:
+            print_json({"items": page.items, "total": page.total, "start": page.start,
+                        "size": page.size, "has_more": page.has_more})
+        else:
+            for item in page.items:
+                print(f"{item.case_id}  {item.patient_name}, {item.patient_age} "
+                      f"{item.patient_gender.value}  [{item.status.value}]  "
+                      f"{item.updated_at:%Y-%m-%d %H:%M}")
+            shown = f"{page.start}-{page.start + len(page.items) - 1}" if page.items else "none"
+            print(f"({shown} of {page.total})")
+        return EXIT_OK
+    if action == "create":
+        labs, radiology = _attachments(args)
+        record = service.create_case(
+            user_id=args.user_id or "", patient_name=args.name, patient_age=args.age,
+            patient_gender=args.gender, case_summary=args.summary,
+            lab_files=labs, radiology_files=radiology,
+        )
+        _print_case(record, args.json)
+        return EXIT_OK
+    if action == "show":
+        _print_case(service.get_case(args.case_id, user_id=args.user_id), args.json)
+        return EXIT_OK
+    if action == "history":
+        events = service.history(args.case_id)
+        if args.json:
+            print_json(events)
+        else:
+            for event in events:
+                print(f"{event.at:%Y-%m-%d %H:%M:%S}  {event.user_id}  {event.action}  "
+                      f"{event.detail}")
+        return EXIT_OK
+
+    user_id = _require_user(args)
+    if action == "update":
+        changes = {field: value for field, value in (
+            ("patient_name", args.name), ("patient_age", args.age),
+            ("patient_gender", args.gender), ("case_summary", args.summary),
+        ) if value is not None}
+        _print_case(service.update_case(args.case_id, user_id=user_id, changes=changes),
+                    args.json)
+    elif action == "attach":
+        labs, radiology = _attachments(args)
+        _print_case(service.attach_documents(args.case_id, user_id=user_id,
+                                             attachments=[*labs, *radiology]), False)
+    elif action == "delete":
+        service.delete_case(args.case_id, user_id=user_id)
+        print(f"Moved case {args.case_id} to the trash.")
+    elif action == "restore":
+        service.restore_case(args.case_id, user_id=user_id)
+        print(f"Restored case {args.case_id}.")
+    elif action == "purge":
+        service.purge_case(args.case_id, user_id=user_id)
+        print(f"Deleted case {args.case_id} permanently.")
+    elif action == "reanalyze":
+        service.reanalyze(args.case_id, user_id=user_id)
+        print(f"Case {args.case_id} queued for analysis.")
+    return EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a headless command; errors become a message on stderr and an exit status."""
+    from .app import open_app
+    from .logging_setup import configure_logging
+
+    configure_logging(None)
+    try:
+        context = open_app(args.data_dir)
+    except MedMitraError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_PROBLEM
+    configure_logging(context.paths.logs)
+    try:
+        return run_cases(args, context.cases)
+    except ValidationError as error:
+        for problem in error.errors:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    except MedMitraError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_PROBLEM
+    finally:
+        context.close()
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """Arguments of any command; `command` is None when the window should open."""
+    return build_parser().parse_args(list(argv))

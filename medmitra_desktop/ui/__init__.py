@@ -1,0 +1,1 @@
+"""The Qt shell. The only package that imports PySide6."""

@@ -1,0 +1,80 @@
+"""Start the window: open the data folder, report start-up problems in a dialog."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import sys
+import traceback
+from types import TracebackType
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from .. import APP_NAME, __version__
+from ..app import open_app
+from ..domain.errors import MedMitraError
+from ..logging_setup import configure_logging
+
+log = logging.getLogger(__name__)
+
+
+def _no_display() -> bool:
+    return (
+        sys.platform.startswith("linux")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+        and not os.environ.get("QT_QPA_PLATFORM")
+    )
+
+
+def _install_crash_handler() -> None:
+    """An unexpected error shows a dialog and is logged; the app keeps running."""
+
+    def handle(kind: type[BaseException], error: BaseException,
+               trace: TracebackType | None) -> None:
+        # The traceback holds code locations only; exception text may quote input, so it
+        # is logged at ERROR without it and with it at DEBUG.
+        log.error("Unexpected error %s\n%s", kind.__name__,
+                  "".join(traceback.format_tb(trace)))
+        log.debug("Unexpected error text: %s", error)
+        box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME,
+                          "Something went wrong. Your data is safe; you can keep working. "
+                          "If it happens again, send the log file to support.")
+        box.setDetailedText("".join(traceback.format_exception(kind, error, trace)))
+        box.exec()
+
+    sys.excepthook = handle
+
+
+def run_gui(data_dir_arg: str | None) -> int:
+    if _no_display():
+        print(
+            f"{APP_NAME} needs a display, and none was found (DISPLAY is not set). Start it "
+            f"from a desktop session, or under a virtual display: xvfb-run medmitra-desktop",
+            file=sys.stderr,
+        )
+        return 1
+    configure_logging(None)
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName("MedMitra")
+    app.setApplicationVersion(__version__)
+    try:
+        context = open_app(data_dir_arg)
+    except MedMitraError as error:
+        QMessageBox.critical(None, APP_NAME, str(error))
+        return 1
+    configure_logging(context.paths.logs)
+    _install_crash_handler()
+    from .main_window import MainWindow
+
+    settings = QSettings()
+    user_id = str(settings.value("doctor/user_id", "") or getpass.getuser())
+    window = MainWindow(context, user_id, settings)
+    window.show()
+    try:
+        return app.exec()
+    finally:
+        context.close()

@@ -1,0 +1,158 @@
+"""The main window: the case list with search-as-you-type."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QTableView,
+    QToolBar,
+)
+
+from .. import APP_NAME
+from ..app import AppContext
+from ..domain.errors import MedMitraError
+from ..domain.records import CaseQuery
+from .models.case_table_model import CaseTableModel
+from .views.new_case_dialog import NewCaseDialog
+
+SEARCH_DEBOUNCE_MS = 250
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, context: AppContext, user_id: str, settings: QSettings) -> None:
+        super().__init__()
+        self._context = context
+        self._user_id = user_id
+        self._settings = settings
+        self.setWindowTitle(APP_NAME)
+
+        self.model = CaseTableModel(context.cases, self)
+        self.table = QTableView()
+        self.table.setAccessibleName("Cases")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.setSortIndicator(5, Qt.SortOrder.DescendingOrder)
+        self.table.setSortingEnabled(True)
+
+        self.empty_state = QLabel(
+            "<h3>No cases yet</h3><p>Create the first one with <b>New case</b> "
+            "(Ctrl+N): enter the patient's details and attach lab or radiology reports.</p>"
+        )
+        self.empty_state.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_state.setWordWrap(True)
+        self.no_match = QLabel("<h3>No matching cases</h3><p>Try fewer or other words.</p>")
+        self.no_match.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stack = QStackedWidget()
+        for widget in (self.table, self.empty_state, self.no_match):
+            self.stack.addWidget(widget)
+        self.setCentralWidget(self.stack)
+
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search names, notes and documents…  (Ctrl+F)")
+        self.search.setAccessibleName("Search cases")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMaximumWidth(420)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DEBOUNCE_MS)
+        self._search_timer.timeout.connect(self.apply_search)
+        self.search.textChanged.connect(self._search_timer.start)
+
+        new_case = QAction("&New case…", self)
+        new_case.setShortcut(QKeySequence.StandardKey.New)
+        new_case.triggered.connect(self.new_case)
+        find = QAction("&Find", self)
+        find.setShortcut(QKeySequence.StandardKey.Find)
+        find.triggered.connect(lambda: self.search.setFocus(Qt.FocusReason.ShortcutFocusReason))
+        refresh = QAction("&Refresh", self)
+        refresh.setShortcut(QKeySequence.StandardKey.Refresh)
+        refresh.triggered.connect(self.reload)
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(new_case)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(find)
+        view_menu.addAction(refresh)
+
+        toolbar = QToolBar("Main")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        toolbar.addAction(new_case)
+        toolbar.addSeparator()
+        toolbar.addWidget(self.search)
+        self.addToolBar(toolbar)
+
+        self.count_label = QLabel()
+        self.statusBar().addPermanentWidget(self.count_label)
+        self.statusBar().showMessage(f"Data folder: {context.paths.data_dir}", 8000)
+
+        self.model.modelReset.connect(self._update_state)
+        self.model.rowsInserted.connect(self._update_state)
+        self._restore_layout()
+        self.reload()
+
+    def reload(self) -> None:
+        try:
+            self.model.refresh()
+        except MedMitraError as error:
+            QMessageBox.warning(self, APP_NAME, str(error))
+
+    def apply_search(self) -> None:
+        text = self.search.text().strip()
+        try:
+            self.model.set_query(CaseQuery(
+                search=text or None, sort=self.model.query.sort,
+                descending=self.model.query.descending,
+            ))
+        except MedMitraError as error:
+            QMessageBox.warning(self, APP_NAME, str(error))
+
+    def new_case(self) -> None:
+        dialog = NewCaseDialog(self._context.cases, self._user_id, self)
+        if dialog.exec() and dialog.created is not None:
+            self.reload()
+            self.statusBar().showMessage("Case created and queued for analysis.", 5000)
+
+    def _update_state(self) -> None:
+        total = self.model.total
+        if total:
+            self.stack.setCurrentWidget(self.table)
+        elif self.search.text().strip():
+            self.stack.setCurrentWidget(self.no_match)
+        else:
+            self.stack.setCurrentWidget(self.empty_state)
+        self.count_label.setText(f"{total:,} case{'s' if total != 1 else ''}")
+
+    def _restore_layout(self) -> None:
+        geometry = self._settings.value("main_window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1100, 680)
+        columns = self._settings.value("main_window/columns")
+        if columns is not None:
+            self.table.horizontalHeader().restoreState(columns)
+
+    def closeEvent(self, event) -> None:
+        self._settings.setValue("main_window/geometry", self.saveGeometry())
+        self._settings.setValue("main_window/columns",
+                                self.table.horizontalHeader().saveState())
+        super().closeEvent(event)

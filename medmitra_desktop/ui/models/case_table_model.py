@@ -1,0 +1,142 @@
+"""The case list as a Qt table model that pages lazily through the case service.
+
+Only the rows scrolled into view are ever loaded (canFetchMore / fetchMore), so a list of
+100,000 cases costs one page of memory and one page query at a time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from ...domain.records import CaseListItem, CaseQuery
+from ...services.cases import CaseService
+
+PAGE_SIZE = 100
+Index = QModelIndex | QPersistentModelIndex
+
+# (header, sort key in the service or None when the column cannot be sorted)
+COLUMNS: tuple[tuple[str, str | None], ...] = (
+    ("Patient", "patient_name"),
+    ("Age", "patient_age"),
+    ("Gender", "patient_gender"),
+    ("Status", "status"),
+    ("Documents", None),
+    ("Updated", "updated_at"),
+    ("Summary", None),
+)
+CASE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class CaseTableModel(QAbstractTableModel):
+    def __init__(self, service: CaseService, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._service = service
+        self._query = CaseQuery(size=PAGE_SIZE)
+        self._rows: list[CaseListItem] = []
+        self._total = 0
+
+    # ---- what is shown ------------------------------------------------------------------
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    @property
+    def query(self) -> CaseQuery:
+        return self._query
+
+    def set_query(self, query: CaseQuery) -> None:
+        """Show the cases matching a query, from its first page."""
+        self._query = dataclasses.replace(query, start=1, size=PAGE_SIZE)
+        self.refresh()
+
+    def refresh(self) -> None:
+        page = self._service.list_cases(self._query)
+        self.beginResetModel()
+        self._rows = list(page.items)
+        self._total = page.total
+        self.endResetModel()
+
+    def case_id_at(self, row: int) -> str | None:
+        return self._rows[row].case_id if 0 <= row < len(self._rows) else None
+
+    # ---- Qt model API -------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def canFetchMore(self, parent: Index) -> bool:
+        return not parent.isValid() and len(self._rows) < self._total
+
+    def fetchMore(self, parent: Index) -> None:
+        if not self.canFetchMore(parent):
+            return
+        page = self._service.list_cases(
+            dataclasses.replace(self._query, start=len(self._rows) + 1)
+        )
+        if not page.items:
+            # Rows vanished since the count (deleted elsewhere): stop asking for more.
+            self._total = len(self._rows)
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(page.items) - 1)
+        self._rows.extend(page.items)
+        self._total = page.total
+        self.endInsertRows()
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        horizontal = orientation == Qt.Orientation.Horizontal
+        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(COLUMNS):
+            return COLUMNS[section][0]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        item = self._rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _display(item, column)
+        if role == Qt.ItemDataRole.ToolTipRole and column == 6:
+            return item.one_line_summary
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (1, 4):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == CASE_ID_ROLE:
+            return item.case_id
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(COLUMNS):
+            return
+        key = COLUMNS[column][1]
+        if key is None:
+            return
+        self._query = dataclasses.replace(
+            self._query, sort=key, descending=order == Qt.SortOrder.DescendingOrder
+        )
+        self.refresh()
+
+
+def _display(item: CaseListItem, column: int) -> str | None:
+    if column == 0:
+        return item.patient_name
+    if column == 1:
+        return str(item.patient_age)
+    if column == 2:
+        return item.patient_gender.value.capitalize()
+    if column == 3:
+        return item.status.value.capitalize()
+    if column == 4:
+        return str(item.document_count)
+    if column == 5:
+        return item.updated_at.astimezone().strftime("%d %b %Y %H:%M")
+    if column == 6:
+        return item.one_line_summary or ""
+    return None

@@ -1,0 +1,67 @@
+"""Hermetic tests: temp data dirs, offscreen Qt, an in-memory keyring, no user files touched."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+# Before anything imports Qt or reads these.
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+_SANDBOX = Path(tempfile.mkdtemp(prefix="medmitra-tests-"))
+os.environ["MEDMITRA_HOME"] = str(_SANDBOX / "default-data")
+os.environ["XDG_CONFIG_HOME"] = str(_SANDBOX / "config")
+os.environ["XDG_DATA_HOME"] = str(_SANDBOX / "xdg-data")
+os.environ.pop("MEDMITRA_USER_ID", None)
+
+import keyring  # noqa: E402
+import pytest  # noqa: E402
+from keyring.backend import KeyringBackend  # noqa: E402
+
+from medmitra_desktop.app import AppContext, open_app  # noqa: E402
+from medmitra_desktop.services.cases import CaseService  # noqa: E402
+
+
+class MemoryKeyring(KeyringBackend):
+    """The OS keychain cannot run here; this stands in for it."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.secrets.pop((service, username), None)
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def context(data_dir: Path) -> Iterator[AppContext]:
+    opened = open_app(str(data_dir))
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def service(context: AppContext) -> CaseService:
+    return context.cases

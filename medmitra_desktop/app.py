@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .config import AppPaths, prepare_data_dir, resolve_data_dir
+from .config import AppPaths, prepare_data_dir, resolve_data_dir, resources_dir
 from .services.cases import CaseService
 from .storage.database import Database, open_database
 from .storage.filestore import FileStore
 from .storage.instance_lock import InstanceLock
+
+if TYPE_CHECKING:
+    from .analysis.extract import ExtractOptions
+    from .analysis.pipeline import Analyzer
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +34,17 @@ class AppContext:
     def close(self) -> None:
         self.database.close()
         self.lock.release()
+
+
+def build_analyzer(options: ExtractOptions | None = None) -> Analyzer:
+    """The document pipeline with every knowledge base loaded (once per process).
+
+    Imported here, not at the top: listing or editing cases should not pay for loading
+    PDF, OCR and parsing libraries.
+    """
+    from .analysis.pipeline import Analyzer, Knowledge
+
+    return Analyzer(Knowledge.load(resources_dir()), options)
 
 
 def open_app(data_dir_arg: str | None = None) -> AppContext:

@@ -21,6 +21,7 @@ from . import APP_NAME, __version__
 from .domain.enums import CaseStatus, DocumentCategory, Gender
 from .domain.errors import FieldError, MedMitraError, ValidationError
 from .domain.records import SORTABLE_COLUMNS, CaseQuery, NewAttachment
+from .domain.validation import check_patient_age
 
 USER_ID_ENV = "MEDMITRA_USER_ID"
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
@@ -149,7 +150,30 @@ def build_parser() -> argparse.ArgumentParser:
     history = case_commands.add_parser("history", help="the audit events of a case")
     history.add_argument("case_id")
     history.add_argument("--json", action="store_true")
+
+    analyze = commands.add_parser(
+        "analyze", help="analyse report files as one case and print the results "
+                        "(no window, no database)")
+    analyze.add_argument("--json", action="store_true",
+                         help="print one JSON object (contract medmitra.analysis/1)")
+    analyze.add_argument("--patient-age", type=_age, metavar="N")
+    analyze.add_argument("--patient-gender", type=_choice_of(Gender), metavar="GENDER",
+                         help="male, female or other")
+    analyze.add_argument("--summary", default="", help="the doctor's notes")
+    analyze.add_argument("--category", default="auto", choices=("auto", "lab", "radiology"),
+                         help="what the files are (default: decided from their content)")
+    analyze.add_argument("--password", help="password for protected PDFs")
+    analyze.add_argument("--ocr-language", default="eng", help="Tesseract language(s)")
+    analyze.add_argument("--tesseract", help="path of the tesseract program")
+    analyze.add_argument("files", nargs="+", type=Path, metavar="FILE")
     return parser
+
+
+def _age(text: str) -> int:
+    age, error = check_patient_age(text)
+    if error is not None or age is None:
+        raise argparse.ArgumentTypeError(error.message if error else "not an age")
+    return age
 
 
 def _require_user(args: argparse.Namespace) -> str:
@@ -250,12 +274,47 @@ def run_cases(args: argparse.Namespace, service: Any) -> int:
     return EXIT_OK
 
 
+def run_analyze(args: argparse.Namespace) -> int:
+    """The whole pipeline over FILEs as one case; JSON on stdout, logs on stderr."""
+    from .analysis.contract_json import case_json
+    from .analysis.extract import ExtractOptions
+    from .analysis.pipeline import DocumentInput, Patient
+    from .app import build_analyzer
+
+    try:
+        options = ExtractOptions(ocr_language=args.ocr_language, tesseract_cmd=args.tesseract)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    analyzer = build_analyzer(options)
+    patient = Patient(
+        age=args.patient_age,
+        gender=args.patient_gender.value if args.patient_gender else None,
+        notes=args.summary,
+    )
+    items = [DocumentInput(path=path, display_name=str(path), category=args.category,
+                           password=args.password) for path in args.files]
+    result = case_json(analyzer.case(items, patient))
+    if args.json:
+        json.dump(result, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    for document in result["documents"]:
+        print(f"{document['file']}: {document['status']}"
+              + (f" ({document['error']})" if document["error"] else "")
+              + f", {len(document['lab_results'])} lab result(s)")
+    print(result["insights"].get("summary") or "")
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
     """Run a headless command; errors become a message on stderr and an exit status."""
     from .app import open_app
     from .logging_setup import configure_logging
 
     configure_logging(None)
+    if args.command == "analyze":
+        return run_analyze(args)
     try:
         context = open_app(args.data_dir)
     except MedMitraError as error:

@@ -6,6 +6,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # Before anything imports Qt or reads these.
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -22,6 +23,10 @@ from keyring.backend import KeyringBackend  # noqa: E402
 
 from medmitra_desktop.app import AppContext, open_app  # noqa: E402
 from medmitra_desktop.services.cases import CaseService  # noqa: E402
+
+if TYPE_CHECKING:
+    from medmitra_desktop.analysis.pipeline import Analyzer
+    from medmitra_desktop.services.analysis_jobs import AnalysisJobs
 
 
 class MemoryKeyring(KeyringBackend):
@@ -65,3 +70,19 @@ def context(data_dir: Path) -> Iterator[AppContext]:
 @pytest.fixture
 def service(context: AppContext) -> CaseService:
     return context.cases
+
+
+@pytest.fixture(scope="session")
+def analyzer() -> Analyzer:
+    """The real pipeline with every knowledge base, loaded once for the whole run."""
+    from medmitra_desktop.analysis.extract import ExtractOptions
+    from medmitra_desktop.app import build_analyzer
+
+    return build_analyzer(ExtractOptions(ocr_workers=2))
+
+
+@pytest.fixture
+def jobs(context: AppContext, analyzer: Analyzer) -> AnalysisJobs:
+    from medmitra_desktop.services.analysis_jobs import AnalysisJobs
+
+    return AnalysisJobs(context.database, context.files, analyzer)

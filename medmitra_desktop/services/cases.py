@@ -181,10 +181,8 @@ class CaseService:
 
     @staticmethod
     def _reindex(session: Session, case: Case) -> None:
-        search_index.reindex_case(
-            session, case.id, case.patient_name, case.case_summary,
-            " ".join(document.file_name for document in case.documents),
-        )
+        session.flush()
+        search_index.reindex_case(session, case)
 
     # ---- read ---------------------------------------------------------------------------
 
@@ -336,6 +334,7 @@ class CaseService:
             case = _load(session, case_id)
             case.deleted_at = utcnow()
             self._touch(case)
+            search_index.drop_case(session, case.id)
             audit.record(session, user_id=user_id, action=AuditAction.DELETE,
                          entity=CASE_ENTITY, entity_id=case.uid)
 
@@ -346,6 +345,7 @@ class CaseService:
                 return _case_record(case)
             case.deleted_at = None
             self._touch(case)
+            self._reindex(session, case)
             audit.record(session, user_id=user_id, action=AuditAction.RESTORE,
                          entity=CASE_ENTITY, entity_id=case.uid)
             session.flush()

@@ -16,8 +16,6 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +30,11 @@ BACKUPS_KEPT = 5
 WRITE_OPTION = "medmitra_write"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# Every revision in migrations/versions, oldest first (a test keeps these in step with
+# Alembic). Knowing them here lets a start-up on a current database skip importing and
+# parsing Alembic's scripts, which costs more than the rest of opening the database.
+KNOWN_REVISIONS = ("0001", "0002", "0003")
+SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 
 
 def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
@@ -140,6 +143,8 @@ def make_engine(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
@@ -201,21 +206,27 @@ def open_database(path: Path, backup_dir: Path, *,
     )
 
 
+def current_revision(connection: Connection) -> str | None:
+    has_version_table = connection.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+    ).first()
+    if not has_version_table:
+        return None
+    row = connection.exec_driver_sql("SELECT version_num FROM alembic_version").first()
+    return row[0] if row else None
+
+
 def migrate(engine: Engine, path: Path, backup_dir: Path) -> None:
-    config = alembic_config()
-    script = ScriptDirectory.from_config(config)
-    head = script.get_current_head()
     with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
+        current = current_revision(connection)
         has_tables = bool(
             connection.exec_driver_sql(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' LIMIT 1"
             ).first()
         )
-    if current == head:
+    if current == SCHEMA_HEAD:
         return
-    known = {revision.revision for revision in script.walk_revisions()}
-    if current is not None and current not in known:
+    if current is not None and current not in KNOWN_REVISIONS:
         raise StorageError(
             StorageProblem.NEWER_SCHEMA,
             f"The case database {path} was written by a newer version of MedMitra Desktop "
@@ -225,9 +236,11 @@ def migrate(engine: Engine, path: Path, backup_dir: Path) -> None:
     if has_tables:
         saved = backup_database(path, backup_dir, current or "unversioned")
         log.info("Database backed up before migration to %s", saved.name)
+
+    config = alembic_config()
     config.attributes["engine"] = engine
     try:
-        command.upgrade(config, "head")
+        command.upgrade(config, SCHEMA_HEAD)
     except (sa_exc.OperationalError, sa_exc.DatabaseError):
         raise
     except Exception as error:
@@ -236,4 +249,4 @@ def migrate(engine: Engine, path: Path, backup_dir: Path) -> None:
             f"Upgrading the case database {path} failed ({error}). Nothing was changed; "
             f"a copy made before the upgrade is in {backup_dir}.",
         ) from error
-    log.info("Database schema upgraded from %s to %s", current, head)
+    log.info("Database schema upgraded from %s to %s", current, SCHEMA_HEAD)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -93,6 +94,12 @@ class Case(TimestampedMixin, Base):
         Index("ix_cases_live_age", "deleted_at", "patient_age"),
         Index("ix_cases_live_status", "deleted_at", "status", "updated_at"),
         Index("ix_cases_live_gender", "deleted_at", "patient_gender"),
+        # Covers filtered counts (age, gender, status, dates) without reading table rows.
+        Index("ix_cases_live_filter", "deleted_at", "patient_age", "patient_gender", "status",
+              "created_at", "updated_at"),
+        Index("ix_cases_live_status_sort", "deleted_at", "status"),
+        # Tiny, and SQLite picks it for the plain count of live cases at start-up.
+        Index("ix_cases_live_ids", "deleted_at", sqlite_where=text("deleted_at IS NULL")),
     )
 
 

@@ -1,15 +1,19 @@
 """The FTS5 index behind case search, and turning what a user typed into a safe query.
 
-User text never reaches FTS5 as syntax: each whitespace-separated word becomes a quoted
-prefix phrase, so quotes, AND/OR/NOT/NEAR, '*', '^', ':' and parentheses are just text.
+The index holds live cases only (a trashed case leaves it and comes back on restore), so
+a search with no other filter is counted by FTS alone. User text never reaches FTS5 as
+syntax: each whitespace-separated word becomes a quoted prefix phrase, so quotes,
+AND/OR/NOT/NEAR, '*', '^', ':' and parentheses are just text.
 """
 
 from __future__ import annotations
 
 import unicodedata
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
+
+from .orm import Case, Document, DocumentPage
 
 MAX_SEARCH_WORDS = 12
 
@@ -18,27 +22,36 @@ def _is_word_character(ch: str) -> bool:
     return unicodedata.category(ch)[0] in "LNM"
 
 
+def search_words(user_text: str) -> list[str]:
+    """The words of what a user typed: printable, NFC, at least one letter or digit each."""
+    printable = "".join(ch if ch.isprintable() else " " for ch in user_text)
+    words = unicodedata.normalize("NFC", printable).split()[:MAX_SEARCH_WORDS]
+    return [word for word in words if any(_is_word_character(ch) for ch in word)]
+
+
 def match_expression(user_text: str) -> str | None:
     """An FTS5 MATCH string that finds rows containing every word as a prefix, or None."""
-    phrases = []
-    printable = "".join(ch if ch.isprintable() else " " for ch in user_text)
-    for word in unicodedata.normalize("NFC", printable).split()[:MAX_SEARCH_WORDS]:
-        if not any(_is_word_character(ch) for ch in word):
-            continue
-        phrases.append('"' + word.replace('"', '""') + '"*')
+    phrases = ['"' + word.replace('"', '""') + '"*' for word in search_words(user_text)]
     return " ".join(phrases) or None
 
 
-def reindex_case(
-    session: Session, case_pk: int, patient_name: str, notes: str, documents_text: str
-) -> None:
-    session.execute(text("DELETE FROM case_search WHERE rowid = :pk"), {"pk": case_pk})
+def reindex_case(session: Session, case: Case) -> None:
+    """Index what a doctor may search a case by: name, notes, file names, document text."""
+    drop_case(session, case.id)
+    if case.deleted_at is not None:
+        return
+    file_names = session.execute(
+        select(Document.file_name).where(Document.case_id == case.id).order_by(Document.id)
+    ).scalars()
+    page_texts = session.execute(
+        select(DocumentPage.text).join(Document, DocumentPage.document_id == Document.id)
+        .where(Document.case_id == case.id).order_by(Document.id, DocumentPage.number)
+    ).scalars()
     session.execute(
-        text(
-            "INSERT INTO case_search(rowid, patient_name, notes, documents_text) "
-            "VALUES (:pk, :name, :notes, :docs)"
-        ),
-        {"pk": case_pk, "name": patient_name, "notes": notes, "docs": documents_text},
+        text("INSERT INTO case_search(rowid, patient_name, notes, documents_text) "
+             "VALUES (:pk, :name, :notes, :docs)"),
+        {"pk": case.id, "name": case.patient_name, "notes": case.case_summary,
+         "docs": "\n".join([*file_names, *page_texts])},
     )
 
 

@@ -8,14 +8,18 @@ import os
 import sys
 import traceback
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from .. import APP_NAME, __version__
-from ..app import open_app
+from ..app import AppContext, build_analyzer, open_app
 from ..domain.errors import MedMitraError
 from ..logging_setup import configure_logging
+
+if TYPE_CHECKING:
+    from ..services.analysis_jobs import AnalysisJobs
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,12 @@ def _install_crash_handler() -> None:
     sys.excepthook = handle
 
 
+def make_jobs(context: AppContext) -> AnalysisJobs:
+    from ..services.analysis_jobs import AnalysisJobs
+
+    return AnalysisJobs(context.database, context.files, build_analyzer())
+
+
 def run_gui(data_dir_arg: str | None) -> int:
     if _no_display():
         print(
@@ -69,12 +79,15 @@ def run_gui(data_dir_arg: str | None) -> int:
     configure_logging(context.paths.logs)
     _install_crash_handler()
     from .main_window import MainWindow
+    from .workers import AnalysisRunner
 
     settings = QSettings()
     user_id = str(settings.value("doctor/user_id", "") or getpass.getuser())
-    window = MainWindow(context, user_id, settings)
+    runner = AnalysisRunner(lambda: make_jobs(context))
+    window = MainWindow(context, user_id, settings, runner)
     window.show()
     try:
         return app.exec()
     finally:
+        runner.stop()
         context.close()

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMessageBox,
+    QProgressBar,
     QStackedWidget,
     QTableView,
     QToolBar,
@@ -22,14 +23,19 @@ from ..domain.errors import MedMitraError
 from ..domain.records import CaseQuery
 from .models.case_table_model import CaseTableModel
 from .views.new_case_dialog import NewCaseDialog
+from .workers import AnalysisRunner
 
 SEARCH_DEBOUNCE_MS = 250
+# Patient, Age, Gender, Status, Documents, Updated; Summary takes the rest.
+DEFAULT_COLUMN_WIDTHS = (240, 60, 80, 130, 90, 150)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, context: AppContext, user_id: str, settings: QSettings) -> None:
+    def __init__(self, context: AppContext, user_id: str, settings: QSettings,
+                 runner: AnalysisRunner | None = None) -> None:
         super().__init__()
         self._context = context
+        self._runner = runner
         self._user_id = user_id
         self._settings = settings
         self.setWindowTitle(APP_NAME)
@@ -40,10 +46,14 @@ class MainWindow(QMainWindow):
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        for column, width in enumerate(DEFAULT_COLUMN_WIDTHS):
+            header.resizeSection(column, width)
         header.setSortIndicator(5, Qt.SortOrder.DescendingOrder)
         self.table.setSortingEnabled(True)
 
@@ -84,6 +94,11 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
 
+        self.reanalyze_action = QAction("&Re-analyse selected case", self)
+        self.reanalyze_action.triggered.connect(self.reanalyze_selected)
+        self.cancel_action = QAction("&Cancel running analysis", self)
+        self.cancel_action.triggered.connect(self.cancel_analysis)
+
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(new_case)
         file_menu.addSeparator()
@@ -91,6 +106,9 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(find)
         view_menu.addAction(refresh)
+        analysis_menu = self.menuBar().addMenu("&Analysis")
+        analysis_menu.addAction(self.reanalyze_action)
+        analysis_menu.addAction(self.cancel_action)
 
         toolbar = QToolBar("Main")
         toolbar.setObjectName("mainToolbar")
@@ -100,6 +118,12 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(self.search)
         self.addToolBar(toolbar)
 
+        self.job_progress = QProgressBar()
+        self.job_progress.setAccessibleName("Analysis progress")
+        self.job_progress.setRange(0, 100)
+        self.job_progress.setMaximumWidth(180)
+        self.job_progress.hide()
+        self.statusBar().addPermanentWidget(self.job_progress)
         self.count_label = QLabel()
         self.statusBar().addPermanentWidget(self.count_label)
         self.statusBar().showMessage(f"Data folder: {context.paths.data_dir}", 8000)
@@ -108,6 +132,12 @@ class MainWindow(QMainWindow):
         self.model.rowsInserted.connect(self._update_state)
         self._restore_layout()
         self.reload()
+        if runner is not None:
+            runner.progress.connect(self._on_job_progress)
+            runner.job_finished.connect(self._on_job_finished)
+            runner.idle.connect(self.job_progress.hide)
+            runner.failed.connect(self._on_runner_failed)
+            runner.wake()  # resume whatever was queued or interrupted last time
 
     def reload(self) -> None:
         try:
@@ -130,6 +160,44 @@ class MainWindow(QMainWindow):
         if dialog.exec() and dialog.created is not None:
             self.reload()
             self.statusBar().showMessage("Case created and queued for analysis.", 5000)
+            if self._runner is not None:
+                self._runner.wake()
+
+    def selected_case_ids(self) -> list[str]:
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [case_id for row in rows if (case_id := self.model.case_id_at(row))]
+
+    def reanalyze_selected(self) -> None:
+        try:
+            for case_id in self.selected_case_ids():
+                self._context.cases.reanalyze(case_id, user_id=self._user_id)
+        except MedMitraError as error:
+            QMessageBox.warning(self, APP_NAME, str(error))
+            return
+        self.reload()
+        if self._runner is not None:
+            self._runner.wake()
+
+    def cancel_analysis(self) -> None:
+        if self._runner is not None and self._runner.busy:
+            self._runner.cancel_current()
+            self.statusBar().showMessage("Cancelling analysis…")
+
+    def _on_job_progress(self, case_id: str, fraction: float, message: str) -> None:
+        self.job_progress.show()
+        self.job_progress.setValue(round(fraction * 100))
+        self.statusBar().showMessage(message)
+        self.model.set_progress(case_id, fraction)
+
+    def _on_job_finished(self, case_id: str, status: str, error: str) -> None:
+        self.model.clear_progress(case_id)
+        self.statusBar().showMessage(
+            f"Analysis finished: {status}" + (f" ({error})" if error else ""), 8000)
+        self.reload()
+
+    def _on_runner_failed(self, message: str) -> None:
+        self.job_progress.hide()
+        QMessageBox.warning(self, APP_NAME, f"Document analysis stopped: {message}")
 
     def _update_state(self) -> None:
         total = self.model.total

@@ -133,3 +133,27 @@ def test_search_follows_edits(service: CaseService, people: dict[str, str]) -> N
 def test_iter_all_walks_every_page(service: CaseService, people: dict[str, str]) -> None:
     assert sorted(i.patient_name for i in service.iter_all(CaseQuery())) == sorted(
         p[0] for p in PEOPLE)
+
+
+def test_trash_is_searchable_and_restore_reindexes(service: CaseService,
+                                                   people: dict[str, str]) -> None:
+    service.delete_case(people["Ravi Kumar"], user_id="dr")
+    assert service.list_cases(CaseQuery(search="metformin")).total == 0
+    trashed = service.list_cases(CaseQuery(search="metfor", in_trash=True))
+    assert names(trashed) == ["Ravi Kumar"]
+    assert service.list_cases(CaseQuery(search="100%_", in_trash=True)).total == 0
+    service.restore_case(people["Ravi Kumar"], user_id="dr")
+    assert names(service.list_cases(CaseQuery(search="metformin"))) == ["Ravi Kumar"]
+
+
+def test_both_search_plans_give_the_same_pages(service: CaseService, people: dict[str, str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    queries = [CaseQuery(search="a", size=2, start=start, sort=sort, descending=descending)
+               for start in (1, 3) for sort in ("patient_name", "patient_age")
+               for descending in (False, True)]
+    queries += [CaseQuery(search="m", genders=(Gender.MALE,)), CaseQuery(search="r", age_min=40)]
+    driven = [service.list_cases(query) for query in queries]
+    monkeypatch.setattr("medmitra_desktop.storage.case_queries.FTS_DRIVEN_MAX", 0)
+    probed = [service.list_cases(query) for query in queries]
+    assert driven == probed
+    assert any(page.items for page in driven)

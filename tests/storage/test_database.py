@@ -11,6 +11,8 @@ from alembic.script import ScriptDirectory
 
 from medmitra_desktop.domain.errors import StorageError, StorageProblem
 from medmitra_desktop.storage.database import (
+    KNOWN_REVISIONS,
+    SCHEMA_HEAD,
     alembic_config,
     classify,
     make_engine,
@@ -18,7 +20,14 @@ from medmitra_desktop.storage.database import (
 )
 from medmitra_desktop.storage.orm import Base, include_in_migrations
 
-HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+SCRIPTS = ScriptDirectory.from_config(alembic_config())
+HEAD = SCRIPTS.get_current_head()
+
+
+def test_known_revisions_match_the_migration_scripts() -> None:
+    in_scripts = [revision.revision for revision in SCRIPTS.walk_revisions()][::-1]
+    assert list(KNOWN_REVISIONS) == in_scripts
+    assert SCHEMA_HEAD == HEAD
 
 
 def test_new_database_is_migrated_with_pragmas(tmp_path: Path) -> None:

@@ -24,3 +24,4 @@ class LabRow:
     test_printed: str | None = None  # the name exactly as printed
     repaired: str | None = None  # what OCR repair was applied, if any
     critical: bool = False  # beyond the knowledge base's critical limits
+    unit_ucum: str | None = None  # UCUM code of the printed unit, when the knowledge base knows it

@@ -14,6 +14,13 @@ class Observation:
     section: str | None = None  # "findings", "impression", ...
     page: int | None = None
     historical: bool = False
+    # Asked about or conditional ("rule out pneumonia"); reported as uncertain as well.
+    hypothetical: bool = False
+    # About someone else ("family history of ..."); reported as uncertain as well.
+    family: bool = False
+    # Every sentence of the report that mentions this finding, in order (the first one that
+    # decided its status is `sentence`).
+    evidence: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ COLUMNS: tuple[tuple[str, str | None], ...] = (
     ("Summary", None),
 )
 CASE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+STATUS_COLUMN = 3
 
 
 class CaseTableModel(QAbstractTableModel):
@@ -37,6 +38,7 @@ class CaseTableModel(QAbstractTableModel):
         self._query = CaseQuery(size=PAGE_SIZE)
         self._rows: list[CaseListItem] = []
         self._total = 0
+        self._progress: dict[str, float] = {}
 
     # ---- what is shown ------------------------------------------------------------------
 
@@ -59,6 +61,18 @@ class CaseTableModel(QAbstractTableModel):
         self._rows = list(page.items)
         self._total = page.total
         self.endResetModel()
+
+    def set_progress(self, case_id: str, fraction: float) -> None:
+        """Show a running analysis's progress in the Status column."""
+        self._progress[case_id] = fraction
+        for row, item in enumerate(self._rows):
+            if item.case_id == case_id:
+                index = self.index(row, STATUS_COLUMN)
+                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DisplayRole])
+                break
+
+    def clear_progress(self, case_id: str) -> None:
+        self._progress.pop(case_id, None)
 
     def case_id_at(self, row: int) -> str | None:
         return self._rows[row].case_id if 0 <= row < len(self._rows) else None
@@ -103,9 +117,13 @@ class CaseTableModel(QAbstractTableModel):
         item = self._rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
+            if column == STATUS_COLUMN and item.case_id in self._progress:
+                return f"Processing {self._progress[item.case_id]:.0%}"
             return _display(item, column)
         if role == Qt.ItemDataRole.ToolTipRole and column == 6:
             return item.one_line_summary
+        if role == Qt.ItemDataRole.ToolTipRole and column == 5:
+            return item.updated_at.astimezone().strftime("%d %b %Y %H:%M:%S")
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (1, 4):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == CASE_ID_ROLE:

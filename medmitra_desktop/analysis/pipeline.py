@@ -127,7 +127,12 @@ class Analyzer:
             options = replace(options, password=item.password)
         extracted = extract_document(item.path, display_name=item.display_name,
                                      options=options, progress=progress, cancel=cancel)
-        if extracted.status is not DocumentStatus.OK:
+        readable = extracted.status is DocumentStatus.OK or (
+            # Without the OCR engine a mixed PDF still has its text-layer pages.
+            extracted.status is DocumentStatus.OCR_UNAVAILABLE
+            and any(page.text.strip() for page in extracted.pages)
+        )
+        if not readable:
             category = decide_category("", item.category)
             return DocumentAnalysis(item.display_name, category, extracted,
                                     time.perf_counter() - started)

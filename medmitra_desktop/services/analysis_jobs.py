@@ -235,7 +235,9 @@ class AnalysisJobs:
                 error = unreadable.get(index) or result.extracted.error
                 status = (DocumentStatus.FAILED if index in unreadable
                           else result.extracted.status)
-                ok += status is DocumentStatus.OK
+                # Text-layer pages of a PDF still count when only the OCR engine is missing.
+                ok += status is DocumentStatus.OK or (
+                    status is DocumentStatus.OCR_UNAVAILABLE and bool(result.extracted.pages))
                 _write_document(session, case.id, document, result, status, error)
             _write_notes_meds(session, case.id, analysis)
             insights = analysis.insights

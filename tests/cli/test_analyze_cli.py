@@ -87,3 +87,22 @@ def test_console_script_does_the_same(tmp_path: Path) -> None:
     result = analyze("--json", pdf, module=False)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["documents"][0]["status"] == "ok"
+
+
+def test_text_pages_are_used_when_the_ocr_engine_is_missing(tmp_path: Path) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    text_page = text_pdf(tmp_path / "text.pdf", LAB_LINES)
+    scanned = image_pdf(tmp_path / "scan.pdf", [LAB_LINES])
+    writer = PdfWriter()
+    for source in (text_page, scanned):
+        writer.add_page(PdfReader(source).pages[0])
+    mixed = tmp_path / "mixed.pdf"
+    with mixed.open("wb") as handle:
+        writer.write(handle)
+    output = run_json("--tesseract", str(tmp_path / "no-such-tesseract"), mixed)
+    document = output["documents"][0]
+    assert document["status"] == "ocr_unavailable"
+    assert "OCR engine not installed" in document["error"]
+    assert document["category"] == "lab"
+    assert {row["test"].lower() for row in document["lab_results"]} >= {"hemoglobin"}

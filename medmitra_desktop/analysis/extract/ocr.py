@@ -37,6 +37,12 @@ MIN_ORIENTATION_CONFIDENCE = 3.0
 5-6). The turned page is kept only when it reads better than the page as it came."""
 UPRIGHT_CONFIDENCE = 70.0
 """Mean word confidence above which a page is taken to be the right way up."""
+ENHANCE_BELOW_CONFIDENCE = 85.0
+"""A page read with less mean word confidence is read again enlarged and binarised. Clean
+300-dpi prints read at 88-93; blurred, noisy or low-resolution scans at 50-85, and the
+second reading raises those by 3-11 points (measured on synthetic lab scans)."""
+ENHANCE_SCALE = 1.5
+ENHANCE_MAX_PIXELS = 25_000_000  # tesseract needs ~10 bytes a pixel; two run at once
 COLUMN_GAP = "   "  # same as the text layer: the lab-table parser splits on 2+ spaces
 COLUMN_GAP_CHARS = 2.0  # a gap wider than this many average character widths is a column break
 _PROBE_TIMEOUT_SECONDS = 15
@@ -193,13 +199,30 @@ class TesseractOcr:
         if result.mean_confidence is not None and result.mean_confidence >= UPRIGHT_CONFIDENCE:
             return result
         turn = self.orientation(image, dpi, number)
-        if not turn:
+        if turn:
+            log.debug("turning page %d by %d degrees clockwise", number, turn)
+            turned_image = _turn_clockwise(image, turn)
+            turned = self.read_page(turned_image, dpi, number)
+            if _confidence(turned) > _confidence(result):
+                image, result = turned_image, turned
+        return self.read_page_enhanced_if_doubtful(image, dpi, number, result)
+
+    def read_page_enhanced_if_doubtful(self, image: Image.Image, dpi: int, number: int,
+                                       result: OcrResult) -> OcrResult:
+        """Blur, noise and low resolution cost Tesseract words; a larger, black-and-white
+        copy of the page often reads better. Keep whichever reading is more confident."""
+        if _confidence(result) >= ENHANCE_BELOW_CONFIDENCE or not result.words:
             return result
-        log.debug("turning page %d by %d degrees clockwise", number, turn)
-        turned = self.read_page(_turn_clockwise(image, turn), dpi, number)
-        if (turned.mean_confidence or 0.0) > (result.mean_confidence or 0.0):
-            return turned
-        return result
+        scale = min(ENHANCE_SCALE, (ENHANCE_MAX_PIXELS / (image.width * image.height)) ** 0.5)
+        if scale < 1.1:
+            return result
+        size = (round(image.width * scale), round(image.height * scale))
+        enhanced = binarize(image.resize(size, Image.Resampling.LANCZOS))
+        second = self.read_page(enhanced, round(dpi * scale), number)
+        if _confidence(second) <= _confidence(result):
+            return result
+        log.debug("page %d read better enlarged and binarised", number)
+        return _rescale_words(second, 1 / scale)
 
     def orientation(self, image: Image.Image, dpi: int, number: int) -> int:
         """Degrees to turn the page clockwise to make it upright; 0 when unsure."""
@@ -243,6 +266,42 @@ class TesseractOcr:
             ) from exc
         except SystemExit as exc:  # pytesseract exits on a version string it cannot parse
             raise OcrUnavailable(f"the program at {self.cmd} is not a working Tesseract") from exc
+
+
+def _confidence(result: OcrResult) -> float:
+    return result.mean_confidence or 0.0
+
+
+def binarize(image: Image.Image) -> Image.Image:
+    """Black text on white paper, split at Otsu's threshold (the grey level that best
+    separates the page's two populations of pixels)."""
+    histogram = image.convert("L").histogram()
+    total = sum(histogram)
+    weighted_total = sum(level * count for level, count in enumerate(histogram))
+    below = below_weighted = 0
+    best_variance, threshold = -1.0, 127
+    for level, count in enumerate(histogram):
+        below += count
+        below_weighted += level * count
+        above = total - below
+        if below == 0 or above == 0:
+            continue
+        mean_below = below_weighted / below
+        mean_above = (weighted_total - below_weighted) / above
+        variance = below * above * (mean_below - mean_above) ** 2
+        if variance > best_variance:
+            best_variance, threshold = variance, level
+    return image.convert("L").point(lambda value: 255 if value > threshold else 0)
+
+
+def _rescale_words(result: OcrResult, factor: float) -> OcrResult:
+    """Word boxes in the coordinates of the page image the caller gave."""
+    words = tuple(
+        OcrWord(w.text, w.confidence, round(w.left * factor), round(w.top * factor),
+                round(w.width * factor), round(w.height * factor))
+        for w in result.words
+    )
+    return OcrResult(result.text, words, result.mean_confidence)
 
 
 _CLOCKWISE = {

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .config import AppPaths, prepare_data_dir, resolve_data_dir, resources_dir
+from .services.case_results import CaseResultsService
 from .services.cases import CaseService
 from .storage.database import Database, open_database
 from .storage.filestore import FileStore
@@ -30,6 +31,7 @@ class AppContext:
     database: Database
     files: FileStore
     cases: CaseService
+    results: CaseResultsService
 
     def close(self) -> None:
         self.database.close()
@@ -63,5 +65,5 @@ def open_app(data_dir_arg: str | None = None) -> AppContext:
     log.info("Data folder opened")
     return AppContext(
         paths=paths, lock=lock, database=database, files=files,
-        cases=CaseService(database, files),
+        cases=CaseService(database, files), results=CaseResultsService(database),
     )

@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--age", required=True, help="age in whole years (0-130)")
     create.add_argument("--gender", required=True, help="male, female or other")
     create.add_argument("--summary", default="", help="the doctor's notes")
+    create.add_argument("--record-number", help="the clinic's patient record number")
     _add_files(create)
     create.add_argument("--json", action="store_true")
 
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("--age")
     update.add_argument("--gender")
     update.add_argument("--summary")
+    update.add_argument("--record-number")
     update.add_argument("--json", action="store_true")
 
     attach = case_commands.add_parser("attach", help="attach more files to a case")
@@ -231,6 +233,7 @@ def run_cases(args: argparse.Namespace, service: Any) -> int:
             user_id=args.user_id or "", patient_name=args.name, patient_age=args.age,
             patient_gender=args.gender, case_summary=args.summary,
             lab_files=labs, radiology_files=radiology,
+            patient_record_number=args.record_number,
         )
         _print_case(record, args.json)
         return EXIT_OK
@@ -252,6 +255,7 @@ def run_cases(args: argparse.Namespace, service: Any) -> int:
         changes = {field: value for field, value in (
             ("patient_name", args.name), ("patient_age", args.age),
             ("patient_gender", args.gender), ("case_summary", args.summary),
+            ("patient_record_number", args.record_number),
         ) if value is not None}
         _print_case(service.update_case(args.case_id, user_id=user_id, changes=changes),
                     args.json)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 from ..domain.enums import DocumentCategory, DocumentStatus
@@ -22,7 +23,13 @@ from .extract import (
     ExtractOptions,
     extract_document,
 )
-from .insights import CaseInsights, InsightKnowledge, build_insights, load_insight_knowledge
+from .insights import (
+    CaseInsights,
+    InsightKnowledge,
+    PreviousLab,
+    build_insights,
+    load_insight_knowledge,
+)
 from .labs import LabKnowledge, LabRow, lab_likelihood, load_lab_knowledge, parse_lab_report
 from .meds import (
     MedsKnowledge,
@@ -163,7 +170,8 @@ class Analyzer:
         *,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
-        previous_labs: Sequence[object] = (),
+        previous_labs: Sequence[PreviousLab] = (),
+        collected_at: datetime | None = None,
     ) -> CaseAnalysis:
         """All documents (several at once when there are spare cores), then insights."""
         cores = max(1, self.options.ocr_workers)
@@ -185,10 +193,12 @@ class Analyzer:
         else:
             with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="doc") as pool:
                 documents = list(pool.map(run, range(len(items))))
-        return self.finish_case(patient, documents, previous_labs=previous_labs)
+        return self.finish_case(patient, documents, previous_labs=previous_labs,
+                                collected_at=collected_at)
 
     def finish_case(self, patient: Patient, documents: Sequence[DocumentAnalysis], *,
-                    previous_labs: Sequence[object] = ()) -> CaseAnalysis:
+                    previous_labs: Sequence[PreviousLab] = (),
+                    collected_at: datetime | None = None) -> CaseAnalysis:
         notes_meds = extract_medications(patient.notes, self.knowledge.meds)
         insights = build_insights(
             age=patient.age,
@@ -199,7 +209,8 @@ class Analyzer:
             radiology_documents=[(index, d.radiology) for index, d in enumerate(documents)
                                  if d.radiology is not None],
             knowledge=self.knowledge.insights,
-            previous_labs=previous_labs,  # type: ignore[arg-type]
+            previous_labs=previous_labs,
+            collected_at=collected_at,
         )
         return CaseAnalysis(patient=patient, documents=tuple(documents), notes_meds=notes_meds,
                             insights=insights)

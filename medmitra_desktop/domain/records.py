@@ -62,6 +62,7 @@ class CaseRecord:
     one_line_summary: str | None = None
     deleted_at: datetime | None = None
     documents: tuple[DocumentRecord, ...] = ()
+    patient_record_number: str | None = None
 
 
 @dataclass(frozen=True)

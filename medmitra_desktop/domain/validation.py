@@ -17,7 +17,9 @@ AGE_MIN, AGE_MAX = 0, 130
 FILE_MAX_BYTES = 50 * 1024 * 1024
 PAGE_SIZE_MIN, PAGE_SIZE_MAX = 1, 500
 
-CASE_FIELD_NAMES = ("patient_name", "patient_age", "patient_gender", "case_summary")
+RECORD_NUMBER_MAX_CHARS = 64
+CASE_FIELD_NAMES = ("patient_name", "patient_age", "patient_gender", "case_summary",
+                    "patient_record_number")
 
 
 def _allowed(values: type[Gender] | type[DocumentCategory] | type[CaseStatus]) -> str:
@@ -96,11 +98,27 @@ def check_case_summary(raw: object) -> tuple[str | None, FieldError | None]:
     return raw.strip(), None
 
 
+def check_patient_record_number(raw: object) -> tuple[str | None, FieldError | None]:
+    """The clinic's own patient number: optional; links a patient's cases when given."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None, None
+    if not isinstance(raw, str):
+        return None, FieldError("patient_record_number", "must be text")
+    number = raw.strip()
+    if len(number) > RECORD_NUMBER_MAX_CHARS:
+        return None, FieldError(
+            "patient_record_number", f"must be at most {RECORD_NUMBER_MAX_CHARS} characters")
+    if _has_control_characters(number) or "\n" in number or "\t" in number:
+        return None, FieldError("patient_record_number", "must be a single line of text")
+    return number, None
+
+
 _FIELD_CHECKS = {
     "patient_name": check_patient_name,
     "patient_age": check_patient_age,
     "patient_gender": check_patient_gender,
     "case_summary": check_case_summary,
+    "patient_record_number": check_patient_record_number,
 }
 
 

@@ -12,12 +12,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from ..analysis.contract_json import radiology_json
 from ..analysis.extract import CancelToken, ExtractionCancelled
+from ..analysis.insights import PreviousLab
+from ..analysis.labs import LabRow
+from ..analysis.meds import (
+    MedicationMention,
+    MedsResult,
+    PreviousMedication,
+    dedupe_mentions,
+    review_medications,
+)
 from ..analysis.pipeline import (
     Analyzer,
     CaseAnalysis,
@@ -42,6 +53,7 @@ from ..storage.orm import (
     RadiologyObservation,
     utcnow,
 )
+from . import patients
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +96,11 @@ class _ClaimedJob:
     case_uid: str
     patient: Patient
     documents: tuple[_ClaimedDocument, ...]
+    collected_at: datetime
+    # The same patient's earlier case, for medication review and lab trends (AKI).
+    previous_case_uid: str | None = None
+    previous_medications: tuple[PreviousMedication, ...] = ()
+    previous_labs: tuple[PreviousLab, ...] = ()
 
 
 @dataclass
@@ -187,6 +204,7 @@ class AnalysisJobs:
             job.progress = 0.0
             for document in case.documents:
                 document.status = DocumentStatus.PROCESSING.value
+            earlier = patients.previous_case(session, case)
             return _ClaimedJob(
                 job_id=job.id, case_pk=case.id, case_uid=case.uid,
                 patient=Patient(age=case.patient_age, gender=case.patient_gender,
@@ -194,6 +212,10 @@ class AnalysisJobs:
                 documents=tuple(
                     _ClaimedDocument(d.id, d.uid, d.sha256, d.file_name, d.category)
                     for d in case.documents),
+                collected_at=case.created_at,
+                previous_case_uid=earlier.uid if earlier else None,
+                previous_medications=_previous_medications(session, earlier),
+                previous_labs=_previous_labs(session, earlier),
             )
 
     def _analyse(
@@ -211,7 +233,9 @@ class AnalysisJobs:
             inputs.append(DocumentInput(
                 path=path, display_name=document.file_name, category=document.category,
                 password=self._passwords.get(document.uid)))
-        analysis = self._analyzer.case(inputs, claimed.patient, progress=report, cancel=cancel)
+        analysis = self._analyzer.case(
+            inputs, claimed.patient, progress=report, cancel=cancel,
+            previous_labs=claimed.previous_labs, collected_at=claimed.collected_at)
         return analysis, unreadable
 
     # ---- results ------------------------------------------------------------------------
@@ -239,14 +263,22 @@ class AnalysisJobs:
                 ok += status is DocumentStatus.OK or (
                     status is DocumentStatus.OCR_UNAVAILABLE and bool(result.extracted.pages))
                 _write_document(session, case.id, document, result, status, error)
-            _write_notes_meds(session, case.id, analysis)
+            self._write_medication_reviews(session, claimed, analysis)
             insights = analysis.insights
             revision = (session.execute(
                 select(Insight.revision).where(Insight.case_id == case.id,
                                                Insight.source == "local")
                 .order_by(Insight.revision.desc()).limit(1)).scalar_one_or_none() or 0) + 1
+            payload = _insight_payload(insights)
+            payload["radiology_reports"] = [
+                {"document_id": claimed_doc.uid, "document_index": index,
+                 **radiology_json(result.radiology)}
+                for index, (claimed_doc, result) in enumerate(
+                    zip(claimed.documents, analysis.documents, strict=True))
+                if result.radiology is not None
+            ]
             session.add(Insight(case_id=case.id, source="local", revision=revision,
-                                payload=_insight_payload(insights)))
+                                payload=payload))
             case.one_line_summary = getattr(insights, "one_line", None) or None
             failed_all = bool(documents) and ok == 0
             case.status = (CaseStatus.FAILED if failed_all else CaseStatus.COMPLETED).value
@@ -262,6 +294,37 @@ class AnalysisJobs:
         log.info("Analysis job %d done: case %s %s", outcome.job_id, outcome.case_id,
                  outcome.case_status.value)
         return outcome
+
+    def _write_medication_reviews(self, session: Session, claimed: _ClaimedJob,
+                                  analysis: CaseAnalysis) -> None:
+        """Medications seen now, reviewed against the patient's earlier case."""
+        document_of: dict[int, int | None] = {}
+        mentions: list[MedicationMention] = []
+        for claimed_doc, result in zip(claimed.documents, analysis.documents, strict=True):
+            if result.meds is not None:
+                for mention in result.meds.medications:
+                    document_of[id(mention)] = claimed_doc.pk
+                    mentions.append(mention)
+        mentions.extend(analysis.notes_meds.medications)
+        _write_allergies(session, claimed.case_pk, None, analysis.notes_meds)
+        reviews = review_medications(dedupe_mentions(mentions), claimed.previous_medications,
+                                     knowledge=self._analyzer.knowledge.meds)
+        for review in reviews:
+            details = review.review_details()
+            if claimed.previous_case_uid and review.previous is not None:
+                details["previous_case_id"] = claimed.previous_case_uid
+            if review.mention is not None and review.mention.flagged_reason:
+                details.setdefault("reason", review.mention.flagged_reason)
+            mention = review.mention
+            session.add(Medication(
+                case_id=claimed.case_pk,
+                document_id=document_of.get(id(mention)) if mention is not None else None,
+                page=mention.page if mention is not None else None,
+                name=review.name, dose=review.dose, route=review.route,
+                frequency=review.frequency, duration=review.duration,
+                review_state=str(review.state), review_details=details,
+                source_text=mention.sentence if mention is not None else None,
+            ))
 
     def _finish_failed(self, claimed: _ClaimedJob, message: str) -> JobOutcome:
         return self._finish(claimed, JobStatus.FAILED, message)
@@ -322,7 +385,8 @@ def _write_document(session: Session, case_pk: int, document: Document,
             loinc=row.loinc, value=row.value, value_text=row.value_text, unit=row.unit,
             ref_low=row.ref_low, ref_high=row.ref_high, ref_text=row.ref_text,
             ref_source=row.ref_source, flag=row.flag, flag_printed=row.flag_printed,
-            row_text=row.row_text,
+            row_text=row.row_text, flag_note=row.flag_note, critical=row.critical,
+            repaired=row.repaired, test_printed=row.test_printed,
         ))
     if result.radiology is not None:
         for observation in result.radiology.observations:
@@ -330,33 +394,51 @@ def _write_document(session: Session, case_pk: int, document: Document,
                 case_id=case_pk, document_id=document.id, page=observation.page,
                 finding=observation.finding, negated=observation.negated,
                 uncertain=observation.uncertain, section=observation.section,
-                sentence=observation.sentence,
+                sentence=observation.sentence, historical=observation.historical,
+                hypothetical=observation.hypothetical, family=observation.family,
             ))
     if result.meds is not None:
-        _write_meds(session, case_pk, document.id, result.meds)
+        _write_allergies(session, case_pk, document.id, result.meds)
 
 
-def _write_notes_meds(session: Session, case_pk: int, analysis: CaseAnalysis) -> None:
-    _write_meds(session, case_pk, None, analysis.notes_meds)
-
-
-def _write_meds(session: Session, case_pk: int, document_pk: int | None, meds: object) -> None:
-    for mention in getattr(meds, "medications", ()):
-        session.add(Medication(
-            case_id=case_pk, document_id=document_pk, page=mention.page, name=mention.name,
-            dose=mention.dose, route=mention.route, frequency=mention.frequency,
-            duration=mention.duration,
-            review_state="flagged" if mention.flagged_reason else "unverified",
-            review_details=({"reason": mention.flagged_reason} if mention.flagged_reason
-                            else None),
-            source_text=mention.sentence,
-        ))
-    for allergy in getattr(meds, "allergies", ()):
+def _write_allergies(session: Session, case_pk: int, document_pk: int | None,
+                     meds: MedsResult) -> None:
+    for allergy in meds.allergies:
         session.add(Allergy(
             case_id=case_pk, document_id=document_pk, page=allergy.page,
             substance=allergy.substance, reaction=allergy.reaction,
             severity=allergy.severity, source_text=allergy.sentence,
         ))
+
+
+def _previous_medications(session: Session, earlier: Case | None
+                          ) -> tuple[PreviousMedication, ...]:
+    if earlier is None:
+        return ()
+    rows = session.execute(
+        select(Medication).where(Medication.case_id == earlier.id,
+                                 Medication.review_state != "stopped")
+        .order_by(Medication.id)).scalars()
+    return tuple(PreviousMedication(name=row.name, dose=row.dose, frequency=row.frequency,
+                                    route=row.route, duration=row.duration, record_id=row.id)
+                 for row in rows)
+
+
+def _previous_labs(session: Session, earlier: Case | None) -> tuple[PreviousLab, ...]:
+    if earlier is None:
+        return ()
+    rows = session.execute(
+        select(LabResult).where(LabResult.case_id == earlier.id).order_by(LabResult.id)
+    ).scalars()
+    label = f"previous case of {earlier.created_at:%d %b %Y}"
+    return tuple(
+        PreviousLab(
+            row=LabRow(test=row.test, loinc=row.loinc, value=row.value,
+                       value_text=row.value_text, unit=row.unit, ref_low=row.ref_low,
+                       ref_high=row.ref_high, ref_text=row.ref_text,
+                       ref_source=row.ref_source, flag=row.flag, page=row.page),
+            collected=earlier.created_at, label=label)
+        for row in rows)
 
 
 def _insight_payload(insights: object) -> dict:

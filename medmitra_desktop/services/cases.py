@@ -48,7 +48,8 @@ from . import audit
 
 log = logging.getLogger(__name__)
 
-UPDATABLE_FIELDS = ("patient_name", "patient_age", "patient_gender", "case_summary", "status")
+UPDATABLE_FIELDS = ("patient_name", "patient_age", "patient_gender", "case_summary",
+                    "patient_record_number", "status")
 CASE_ENTITY = "case"
 
 
@@ -69,6 +70,7 @@ class CaseService:
         case_summary: object = "",
         lab_files: Sequence[NewAttachment] = (),
         radiology_files: Sequence[NewAttachment] = (),
+        patient_record_number: object = None,
     ) -> CaseRecord:
         """A new case with its files, queued for analysis. Raises one ValidationError
         naming every bad field and file."""
@@ -83,6 +85,7 @@ class CaseService:
                     "patient_age": patient_age,
                     "patient_gender": patient_gender,
                     "case_summary": case_summary,
+                    "patient_record_number": patient_record_number,
                 }
             )
         except ValidationError as error:
@@ -108,6 +111,7 @@ class CaseService:
                 patient_age=fields["patient_age"],
                 patient_gender=Gender(fields["patient_gender"]).value,
                 case_summary=fields["case_summary"],
+                patient_record_number=fields["patient_record_number"],
                 status=(CaseStatus.PROCESSING if has_work else CaseStatus.COMPLETED).value,
             )
             session.add(case)
@@ -441,4 +445,5 @@ def _case_record(case: Case) -> CaseRecord:
         one_line_summary=case.one_line_summary,
         deleted_at=case.deleted_at,
         documents=tuple(_document_record(case.uid, document) for document in case.documents),
+        patient_record_number=case.patient_record_number,
     )

@@ -168,6 +168,10 @@ class LabResult(ClinicalRowMixin, Base):
     flag: Mapped[str | None] = mapped_column(String(4))
     flag_printed: Mapped[str | None] = mapped_column(String(10))
     row_text: Mapped[str | None] = mapped_column(Text)
+    flag_note: Mapped[str | None] = mapped_column(Text)
+    critical: Mapped[bool] = mapped_column(Boolean, default=False)
+    repaired: Mapped[str | None] = mapped_column(String(200))
+    test_printed: Mapped[str | None] = mapped_column(String(200))
 
 
 class RadiologyObservation(ClinicalRowMixin, Base):
@@ -176,6 +180,9 @@ class RadiologyObservation(ClinicalRowMixin, Base):
     finding: Mapped[str] = mapped_column(String(100))
     negated: Mapped[bool] = mapped_column(Boolean, default=False)
     uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
+    historical: Mapped[bool] = mapped_column(Boolean, default=False)
+    hypothetical: Mapped[bool] = mapped_column(Boolean, default=False)
+    family: Mapped[bool] = mapped_column(Boolean, default=False)
     section: Mapped[str | None] = mapped_column(String(30))
     sentence: Mapped[str] = mapped_column(Text)
 

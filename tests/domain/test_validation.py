@@ -23,7 +23,7 @@ VALID = {"patient_name": "Asha Verma", "patient_age": 45, "patient_gender": "fem
 def test_valid_fields_are_cleaned() -> None:
     clean = validate_case_fields({**VALID, "patient_name": "  Asha   Verma ",
                                   "patient_age": " 45 ", "patient_gender": "Female"})
-    assert clean == {**VALID, "patient_gender": Gender.FEMALE}
+    assert clean == {**VALID, "patient_gender": Gender.FEMALE, "patient_record_number": None}
 
 
 @pytest.mark.parametrize("age", [0, 130, "0", "130", 45.0])

@@ -316,8 +316,9 @@ def fill_database(database, n_cases: int, seed: int, chunk: int) -> FillStats:
                            "entity_id": uid, "detail": detail, "prev_hash": prev_hash,
                            "hash": row_hash})
             prev_hash = row_hash
-            fts.append({"pk": case_id, "name": name, "notes": summary,
-                        "docs": " ".join(file_names)})
+            if deleted is None:  # the search index holds live cases only, as the app keeps it
+                fts.append({"pk": case_id, "name": name, "notes": summary,
+                            "docs": " ".join(file_names)})
         with database.session() as session:
             session.execute(insert(Case), cases)
             if docs:

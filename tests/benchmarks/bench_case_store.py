@@ -863,24 +863,9 @@ def measure_creates(service, db_path: Path, data_dir: Path, count: int, seed: in
 
 
 # ---------------------------------------------------------------------------------------
-# Variants and the candidate fix. Nothing in medmitra_desktop is changed: SQL variants run
-# read-only on the benchmark database; schema changes are made on a copy.
+# Variants: raw SQL strategies for search, run read-only on the benchmark database (how
+# the shipped FTS-driven search plan was chosen).
 # ---------------------------------------------------------------------------------------
-
-CANDIDATE_SCHEMA = [
-    ("partial index for the live count (ix_cases_live_ids)",
-     "CREATE INDEX ix_cases_live_ids ON cases (deleted_at) WHERE deleted_at IS NULL"),
-    ("covering filter index (ix_cases_live_filter)",
-     "CREATE INDEX ix_cases_live_filter ON cases "
-     "(deleted_at, patient_age, patient_gender, status, created_at, updated_at)"),
-    ("status sort index (ix_cases_live_status_sort)",
-     "CREATE INDEX ix_cases_live_status_sort ON cases (deleted_at, status)"),
-    ("FTS5 rebuilt with prefix = '1 2 3'", None),
-    ("FTS5 holds live cases only (trashed rows dropped)",
-     "DELETE FROM case_search WHERE rowid IN (SELECT id FROM cases WHERE deleted_at IS NOT NULL)"),
-]
-FTS_DRIVEN_MAX = 1000  # at most this many hits: read the hits and sort them
-
 
 def db_bytes(path: Path) -> int:
     conn = sqlite3.connect(path)
@@ -890,129 +875,6 @@ def db_bytes(path: Path) -> int:
         return pages * conn.execute("PRAGMA page_size").fetchone()[0]
     finally:
         conn.close()
-
-
-def make_candidate_copy(db_path: Path, target_dir: Path) -> list[tuple[str, float]]:
-    """A copy of the database with CANDIDATE_SCHEMA applied; returns (step, seconds)."""
-    target_dir.mkdir(parents=True, exist_ok=True)
-    (target_dir / "files").mkdir(exist_ok=True)
-    (target_dir / "backups").mkdir(exist_ok=True)
-    target = target_dir / DB_FILE_NAME
-    source = sqlite3.connect(db_path)
-    copy = sqlite3.connect(target)
-    source.backup(copy)
-    source.close()
-    copy.isolation_level = None
-    copy.execute("PRAGMA journal_mode = WAL")
-    create_sql = copy.execute(
-        "SELECT sql FROM sqlite_master WHERE name = 'case_search'").fetchone()[0]
-    steps = []
-    for label, sql in CANDIDATE_SCHEMA:
-        t0 = time.perf_counter()
-        copy.execute("BEGIN")
-        if sql is None:
-            new_sql = create_sql.replace("case_search", "case_search_new", 1)
-            new_sql = new_sql.replace("prefix = '2 3'", "prefix = '1 2 3'")
-            assert "'1 2 3'" in new_sql, new_sql
-            copy.execute(new_sql)
-            copy.execute("INSERT INTO case_search_new(rowid, patient_name, notes, documents_text)"
-                         " SELECT rowid, patient_name, notes, documents_text FROM case_search")
-            copy.execute("DROP TABLE case_search")
-            copy.execute("ALTER TABLE case_search_new RENAME TO case_search")
-        else:
-            copy.execute(sql)
-        copy.execute("COMMIT")
-        steps.append((label, time.perf_counter() - t0))
-    copy.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    copy.close()
-    return steps
-
-
-def candidate_list_cases(session, query):
-    """case_queries.list_cases with the proposed changes (needs CANDIDATE_SCHEMA):
-
-    * search COUNT with no other filter: a plain FTS count (exact because the index holds
-      live cases only) instead of scanning a whole index and probing the IN-list; with
-      filters, as now (the new covering index drives it);
-    * search PAGE driven from the FTS side (hits read, then sorted) when there are at most
-      FTS_DRIVEN_MAX hits, otherwise as now (walk the sort index, probe the hit list).
-    Filters without search are unchanged: the new indexes fix those by themselves.
-    """
-    from sqlalchemy import and_, column, func, literal_column, select, table, text
-
-    from medmitra_desktop.domain.enums import CaseStatus, Gender
-    from medmitra_desktop.domain.records import CaseListItem, CasePage
-    from medmitra_desktop.storage import case_queries
-    from medmitra_desktop.storage.orm import Case, Document
-    from medmitra_desktop.storage.search_index import match_expression
-
-    conditions = case_queries._conditions(query)
-    expression = None
-    if query.search and query.search.strip():
-        expression = match_expression(query.search)
-        if expression is None:
-            return CasePage(items=(), total=0, start=query.start, size=query.size)
-        if query.in_trash:
-            raise NotImplementedError("trash search needs its own index in this design")
-    fts = table("case_search", column("rowid"))
-    matches = text("case_search MATCH :match").bindparams(match=expression)
-    # "+rowid" keeps the FTS table the outer loop: as the inner one, SQLite would re-run
-    # the MATCH for every case row (seconds).
-    joined = fts.join(Case, Case.id == literal_column("+case_search.rowid"))
-    where = and_(*conditions)
-    ids = select(literal_column("rowid")).select_from(fts).where(matches)
-
-    if expression is None:
-        total = session.execute(select(func.count()).select_from(Case).where(where)).scalar_one()
-    elif len(conditions) == 1:  # only "not in the trash"
-        total = session.execute(select(func.count()).select_from(fts).where(matches)).scalar_one()
-    else:  # filters too: as now (the covering filter index drives, probing the hit list)
-        total = session.execute(select(func.count()).select_from(Case).where(
-            where, Case.id.in_(ids))).scalar_one()
-    if query.start > total:
-        return CasePage(items=(), total=total, start=query.start, size=query.size)
-
-    sort_column = getattr(Case, query.sort)
-    order = sort_column.desc() if query.descending else sort_column.asc()
-    tie_break = Case.id.desc() if query.descending else Case.id.asc()
-    document_count = (
-        select(func.count(Document.id)).where(Document.case_id == Case.id).scalar_subquery()
-    )
-    statement = select(
-        Case.uid, Case.patient_name, Case.patient_age, Case.patient_gender, Case.status,
-        Case.created_at, Case.updated_at, Case.one_line_summary, document_count,
-    )
-    if expression is None:
-        statement = statement.where(where)
-    elif total <= FTS_DRIVEN_MAX:
-        statement = statement.select_from(joined).where(matches, where)
-    else:
-        statement = statement.where(where, Case.id.in_(ids))
-    rows = session.execute(
-        statement.order_by(order, tie_break).limit(query.size).offset(query.start - 1)
-    ).all()
-    items = tuple(
-        CaseListItem(
-            case_id=row[0], patient_name=row[1], patient_age=row[2],
-            patient_gender=Gender(row[3]), status=CaseStatus(row[4]), created_at=row[5],
-            updated_at=row[6], one_line_summary=row[7], document_count=row[8],
-        )
-        for row in rows
-    )
-    return CasePage(items=items, total=total, start=query.start, size=query.size)
-
-
-def candidate_service(database, files):
-    from medmitra_desktop.domain.validation import check_case_query
-    from medmitra_desktop.services.cases import CaseService
-
-    class CandidateCaseService(CaseService):
-        def list_cases(self, query):
-            check_case_query(query)
-            with self._db.read_session() as session:
-                return candidate_list_cases(session, query)
-
-    return CandidateCaseService(database, files)
 
 
 def run_variants(db_path: Path, repeats: int) -> None:
@@ -1112,152 +974,6 @@ def run_variants(db_path: Path, repeats: int) -> None:
         print(f"    {name:<44} before {before[name]:8.2f}   after ANALYZE {after[name]:8.2f}")
 
 
-def run_candidate(db_path: Path, data_dir: Path, args: argparse.Namespace,
-                  prefixes: Sequence[str], now: datetime) -> tuple[list[str], list[str]]:
-    """Shipped code on the shipped schema vs the candidate on a patched copy."""
-    from medmitra_desktop.domain.records import CaseQuery
-    from medmitra_desktop.services.cases import CaseService
-    from medmitra_desktop.storage.database import open_database
-    from medmitra_desktop.storage.filestore import FileStore
-
-    warnings: list[str] = []
-    copy_dir = data_dir / "candidate"
-    print("\n== Candidate fix (--candidate): schema changes on a copy + candidate "
-          "list_cases, vs shipped ==")
-    size_before = db_bytes(db_path)
-    for label, seconds in make_candidate_copy(db_path, copy_dir):
-        print(f"  applied on the copy: {label:<52} {seconds * 1000:8.0f} ms")
-    copy_path = copy_dir / DB_FILE_NAME
-    size_after = db_bytes(copy_path)
-    print(f"  database size in use {size_before / 2**20:.0f} MB -> {size_after / 2**20:.0f} MB")
-
-    shipped_db = open_database(db_path, data_dir / "backups")
-    shipped = CaseService(shipped_db, FileStore(data_dir / "files"))
-    cand_db = open_database(copy_path, copy_dir / "backups")
-    cand = candidate_service(cand_db, FileStore(copy_dir / "files"))
-
-    def pair(query, repeats: int) -> tuple[list[float], list[float], int, int]:
-        shipped.list_cases(query)
-        cand.list_cases(query)
-        a, b = [], []
-        page_a = page_b = None
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            page_a = shipped.list_cases(query)
-            a.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            page_b = cand.list_cases(query)
-            b.append(time.perf_counter() - t0)
-        assert page_a is not None and page_b is not None
-        if (page_a.total, [i.case_id for i in page_a.items]) != (
-                page_b.total, [i.case_id for i in page_b.items]):
-            warnings.append(f"CANDIDATE MISMATCH {query}: shipped {page_a.total}, "
-                            f"candidate {page_b.total}")
-        return a, b, page_a.total, page_b.total
-
-    head = (f"  {'query':<44} {'shipped p50':>11} {'p95':>8} {'cand p50':>9} {'p95':>8} "
-            f"{'speed-up':>8} {'total':>7}")
-    print(head)
-    all_a: list[float] = []
-    all_b: list[float] = []
-    worst_b: list[tuple[float, str]] = []
-    worst_a: list[float] = []
-    summary: list[str] = []
-    for prefix in prefixes:
-        a, b, total, _ = pair(CaseQuery(search=prefix, size=PAGE_SIZE), args.search_repeats)
-        all_a += a
-        all_b += b
-        worst_b.append((pct(b, 0.95), prefix))
-        worst_a.append(pct(a, 0.95))
-        print(f"  {'search ' + repr(prefix):<44} {ms(pct(a, .5)):>11} {ms(pct(a, .95))} "
-              f"{ms(pct(b, .5)):>9} {ms(pct(b, .95))} {pct(a, .5) / pct(b, .5):7.1f}x {total:7d}",
-              flush=True)
-    print(f"  {'ALL keystrokes':<44} {ms(pct(all_a, .5)):>11} {ms(pct(all_a, .95))} "
-          f"{ms(pct(all_b, .5)):>9} {ms(pct(all_b, .95))} "
-          f"{pct(all_a, .5) / pct(all_b, .5):7.1f}x")
-    worst = max(worst_b)
-    summary.append(
-        f"search, all {len(prefixes)} keystrokes: shipped p50 {pct(all_a, .5) * 1000:.1f} / "
-        f"p95 {pct(all_a, .95) * 1000:.1f} ms -> candidate p50 {pct(all_b, .5) * 1000:.1f} / "
-        f"p95 {pct(all_b, .95) * 1000:.1f} ms; candidate worst keystroke p95 "
-        f"{worst[0] * 1000:.1f} ms ({worst[1]!r}); keystrokes over {TARGET_MS:.0f} ms at p95: "
-        f"shipped {sum(1 for v in worst_a if v * 1000 > TARGET_MS)}, candidate "
-        f"{sum(1 for v, _ in worst_b if v * 1000 > TARGET_MS)} of {len(worst_b)}")
-    print("  " + summary[-1])
-    print(head)
-    slow_a: list[str] = []
-    slow_b: list[str] = []
-    for name, query in filter_queries(now):
-        if query is None:
-            live = shipped.list_cases(CaseQuery(size=1)).total
-            query = CaseQuery(start=max(1, live - PAGE_SIZE + 1))
-        a, b, total, _ = pair(query, args.repeats)
-        print(f"  {name:<44} {ms(pct(a, .5)):>11} {ms(pct(a, .95))} "
-              f"{ms(pct(b, .5)):>9} {ms(pct(b, .95))} {pct(a, .5) / pct(b, .5):7.1f}x {total:7d}",
-              flush=True)
-        if pct(a, .5) * 1000 > TARGET_MS:
-            slow_a.append(name)
-        if pct(b, .5) * 1000 > TARGET_MS:
-            slow_b.append(name)
-    summary.append(f"filters over {TARGET_MS:.0f} ms at p50: shipped {len(slow_a)} "
-                   f"({'; '.join(slow_a) or '-'}), candidate {len(slow_b)} "
-                   f"({'; '.join(slow_b) or '-'})")
-    print("  " + summary[-1])
-
-    # Cost on writes: the extra indexes and the 1-letter prefix index.
-    n = max(10, min(args.creates, 100))
-    print(f"\n  write cost: {n} x create_case each, shipped vs candidate schema (interleaved)")
-    rng = random.Random(args.seed + 7)
-    work = Path(tempfile.mkdtemp(prefix="bench-cand-files-", dir=data_dir))
-    from medmitra_desktop.domain.enums import DocumentCategory
-    from medmitra_desktop.domain.records import NewAttachment
-
-    a, b = [], []
-    for i in range(n):
-        for service, sink in ((shipped, a), (cand, b)):
-            name, gender = _name_and_gender(rng)
-            sample = work / f"cbc_report_c{i}_{len(sink)}_{id(sink)}.txt"
-            sample.write_text(f"CBC {i} {rng.random()}\nHb {rng.randint(80, 160) / 10}\n",
-                              encoding="utf-8")
-            t0 = time.perf_counter()
-            service.create_case(user_id="dr.bench", patient_name=name, patient_age=_age(rng),
-                                patient_gender=gender, case_summary=_sentence(rng),
-                                lab_files=[NewAttachment(sample, DocumentCategory.LAB)])
-            sink.append(time.perf_counter() - t0)
-    shutil.rmtree(work, ignore_errors=True)
-    summary.append(f"create_case (n={n}): shipped p50 {pct(a, .5) * 1000:.2f} ms p95 "
-                   f"{pct(a, .95) * 1000:.2f} | candidate p50 {pct(b, .5) * 1000:.2f} ms p95 "
-                   f"{pct(b, .95) * 1000:.2f}; database in use {size_before / 2**20:.0f} MB -> "
-                   f"{size_after / 2**20:.0f} MB")
-    print("    " + summary[-1])
-    shipped_db.close()
-    cand_db.close()
-    checkpoint(copy_path)
-
-    # Start-up on the candidate schema (shipped code: the COUNT picks ix_cases_live_ids).
-    runs = []
-    for evict in (True, False):
-        for _ in range(args.startup_runs):
-            runs.append((evict, run_child("ours", copy_dir, evict)))
-    for evict in (True, False):
-        sample = [r for e, r in runs if e == evict]
-        label = "page cache evicted" if evict else "page cache warm"
-        summary.append(
-            f"start-up on the candidate schema ({label}): first page 1st query p50 "
-            f"{pct([r['page_s'] for r in sample], .5) * 1000:.2f} ms, p95 "
-            f"{pct([r['page_s'] for r in sample], .95) * 1000:.2f} ms; open + first page "
-            f"p50 {pct([r['open_s'] + r['page_s'] for r in sample], .5) * 1000:.2f} ms")
-        print("  " + summary[-1])
-    if not args.keep_candidate:
-        shutil.rmtree(copy_dir, ignore_errors=True)
-    return warnings, summary
-
-
-# ---------------------------------------------------------------------------------------
-# Main
-# ---------------------------------------------------------------------------------------
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1280,11 +996,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="EXPLAIN QUERY PLAN for every query, not only the misses")
     parser.add_argument("--variants", action="store_true",
                         help="also time raw SQL strategies for search, and ANALYZE on a copy")
-    parser.add_argument("--candidate", action="store_true",
-                        help="also run the proposed fix (schema on a copy + a CaseService "
-                             "subclass with the candidate list_cases) against shipped")
-    parser.add_argument("--keep-candidate", action="store_true",
-                        help="keep the patched copy (<data-dir>/candidate)")
     parser.add_argument("--_child", choices=("ours", "raw", "breakdown"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -1471,10 +1182,6 @@ def run_benchmark(args: argparse.Namespace) -> int:
 
         if args.variants:
             run_variants(db_path, args.repeats)
-        candidate_summary: list[str] = []
-        if args.candidate:
-            more, candidate_summary = run_candidate(db_path, data_dir, args, prefixes, now)
-            warnings += more
 
         # ---- summary ----
         import psutil
@@ -1511,10 +1218,6 @@ def run_benchmark(args: argparse.Namespace) -> int:
         print(f"Peak RSS: this process {peak_rss_mb():.0f} MB (fill + creates + queries; "
               f"current {rss_now:.0f} MB); start-up child ours {startup_rss_ours:.0f} MB, "
               f"raw {startup_rss_raw:.0f} MB")
-        if candidate_summary:
-            print("Candidate fix (schema on a copy + candidate list_cases; see its section):")
-            for line in candidate_summary:
-                print("  " + line)
         for warning in warnings:
             print("WARNING:", warning)
         return 0

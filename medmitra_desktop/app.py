@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from .config import AppPaths, prepare_data_dir, resolve_data_dir, resources_dir
 from .services.case_results import CaseResultsService
 from .services.cases import CaseService
+from .services.settings import SettingsService
 from .services.soap_notes import SoapNoteService
 from .storage.database import Database, open_database
 from .storage.filestore import FileStore
@@ -34,6 +35,7 @@ class AppContext:
     cases: CaseService
     results: CaseResultsService
     soap_notes: SoapNoteService
+    settings: SettingsService
 
     def close(self) -> None:
         self.database.close()
@@ -68,5 +70,5 @@ def open_app(data_dir_arg: str | None = None) -> AppContext:
     return AppContext(
         paths=paths, lock=lock, database=database, files=files,
         cases=CaseService(database, files), results=CaseResultsService(database),
-        soap_notes=SoapNoteService(database),
+        soap_notes=SoapNoteService(database), settings=SettingsService(database),
     )

@@ -53,9 +53,14 @@ def _install_crash_handler() -> None:
 
 
 def make_jobs(context: AppContext) -> AnalysisJobs:
+    """The analysis job service with the OCR settings the doctor chose."""
+    from ..analysis.extract import ExtractOptions
     from ..services.analysis_jobs import AnalysisJobs
 
-    return AnalysisJobs(context.database, context.files, build_analyzer())
+    settings = context.settings.load()
+    options = ExtractOptions(ocr_language=settings.ocr_language,
+                             tesseract_cmd=settings.tesseract_path or None)
+    return AnalysisJobs(context.database, context.files, build_analyzer(options))
 
 
 def run_gui(data_dir_arg: str | None) -> int:
@@ -82,7 +87,7 @@ def run_gui(data_dir_arg: str | None) -> int:
     from .workers import AnalysisRunner
 
     settings = QSettings()
-    user_id = str(settings.value("doctor/user_id", "") or getpass.getuser())
+    user_id = context.settings.load().user_id or getpass.getuser()
     runner = AnalysisRunner(lambda: make_jobs(context))
     window = MainWindow(context, user_id, settings, runner)
     window.show()

@@ -83,6 +83,10 @@ def run_gui(data_dir_arg: str | None) -> int:
         return 1
     configure_logging(context.paths.logs)
     _install_crash_handler()
+    from .theme import ThemeController
+
+    themes = ThemeController(app)
+    themes.apply(context.settings.load().theme)
     from .main_window import MainWindow
     from .workers import AnalysisRunner
 

@@ -1,0 +1,156 @@
+"""Settings: the data folder, the doctor, OCR, the server and the theme."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...analysis.extract import ocr_engine_status
+from ...domain.errors import ValidationError
+from ...services.settings import THEMES, AppSettings, SettingsService, tesseract_location
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, service: SettingsService, data_dir: Path,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self._service = service
+        self.saved: AppSettings | None = None
+        current = service.load()
+
+        self.data_dir = QLineEdit(str(data_dir))
+        self.data_dir.setReadOnly(True)
+        self.data_dir.setAccessibleName("Data folder")
+        self.data_dir.setToolTip("Change it by starting with --data-dir or MEDMITRA_HOME")
+        open_folder = QPushButton("Open folder")
+        open_folder.setAccessibleName("Open the data folder")
+        open_folder.clicked.connect(
+            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(data_dir))))
+
+        self.doctor_name = QLineEdit(current.doctor_name)
+        self.doctor_name.setPlaceholderText("as it appears on signed notes")
+        self.user_id = QLineEdit(current.user_id)
+        self.clinic_name = QLineEdit(current.clinic_name)
+        self.ocr_language = QLineEdit(current.ocr_language)
+        self.ocr_language.setPlaceholderText("eng, or eng+hin for several")
+        self.tesseract_path = QLineEdit(current.tesseract_path)
+        self.tesseract_path.setPlaceholderText(tesseract_location(AppSettings()) or
+                                               "not found on this computer")
+        browse = QPushButton("Browse…")
+        browse.setAccessibleName("Choose the Tesseract program")
+        browse.clicked.connect(self._choose_tesseract)
+        self.tesseract_status = QLabel()
+        self.tesseract_status.setWordWrap(True)
+        self.tesseract_path.textChanged.connect(self._check_tesseract)
+        self.server_url = QLineEdit(current.server_url)
+        self.server_url.setPlaceholderText("empty: work offline")
+        self.theme = QComboBox()
+        for theme in THEMES:
+            self.theme.addItem("Follow the system" if theme == "system" else theme.capitalize(),
+                               theme)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(current.theme)))
+
+        for widget, name in ((self.doctor_name, "Doctor name"), (self.user_id, "User id"),
+                             (self.clinic_name, "Clinic name"),
+                             (self.ocr_language, "OCR language"),
+                             (self.tesseract_path, "Tesseract program"),
+                             (self.server_url, "Server address"), (self.theme, "Theme")):
+            widget.setAccessibleName(name)
+
+        self._messages: dict[str, QLabel] = {}
+        form = QFormLayout()
+        form.addRow("Data folder", _row(self.data_dir, open_folder))
+        # (field, label, what the row shows, what its label's shortcut focuses)
+        for field, label, widget, focus in (
+            ("doctor_name", "&Doctor name", self.doctor_name, self.doctor_name),
+            ("user_id", "&User id", self.user_id, self.user_id),
+            ("clinic_name", "&Clinic name", self.clinic_name, self.clinic_name),
+            ("ocr_language", "OCR &language", self.ocr_language, self.ocr_language),
+            ("tesseract_path", "&Tesseract program", _row(self.tesseract_path, browse),
+             self.tesseract_path),
+            ("server_url", "&Server address", self.server_url, self.server_url),
+            ("theme", "T&heme", self.theme, self.theme),
+        ):
+            message = QLabel()
+            message.setObjectName("fieldError")
+            message.setStyleSheet("color: #c62828;")
+            message.setWordWrap(True)
+            message.hide()
+            self._messages[field] = message
+            column = QVBoxLayout()
+            column.addWidget(widget)
+            if field == "tesseract_path":
+                column.addWidget(self.tesseract_status)
+            column.addWidget(message)
+            form.addRow(label, column)
+            buddy = form.labelForField(column)
+            if isinstance(buddy, QLabel):
+                buddy.setBuddy(focus)
+
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+        self._check_tesseract()
+        self.resize(620, 0)
+
+    def values(self) -> AppSettings:
+        return replace(
+            AppSettings(),
+            doctor_name=self.doctor_name.text(), user_id=self.user_id.text(),
+            clinic_name=self.clinic_name.text(), ocr_language=self.ocr_language.text(),
+            tesseract_path=self.tesseract_path.text(), server_url=self.server_url.text(),
+            theme=str(self.theme.currentData()),
+        )
+
+    def save(self) -> None:
+        try:
+            self.saved = self._service.save(self.values())
+        except ValidationError as error:
+            messages = error.by_field()
+            for field, label in self._messages.items():
+                label.setText(messages.get(field, ""))
+                label.setVisible(field in messages)
+            return
+        self.accept()
+
+    def _choose_tesseract(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Choose the Tesseract program")
+        if name:
+            self.tesseract_path.setText(name)
+
+    def _check_tesseract(self) -> None:
+        found, detail = ocr_engine_status(self.tesseract_path.text().strip() or None)
+        self.tesseract_status.setText(
+            f"Tesseract {detail} is ready." if found else
+            f"OCR engine not installed: {detail}. Text PDFs still work; scans and photos "
+            f"need Tesseract.")
+
+
+def _row(*widgets: QWidget) -> QWidget:
+    holder = QWidget()
+    layout = QHBoxLayout(holder)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        layout.addWidget(widget, 1 if isinstance(widget, QLineEdit) else 0)
+    return holder

@@ -1,4 +1,4 @@
-"""The main window: the case list with search-as-you-type."""
+"""The main window: the case list with search-as-you-type, and a case's detail."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from ..app import AppContext
 from ..domain.errors import MedMitraError
 from ..domain.records import CaseQuery
 from .models.case_table_model import CaseTableModel
+from .views.case_detail import CaseDetailView
 from .views.new_case_dialog import NewCaseDialog
 from .workers import AnalysisRunner
 
@@ -56,6 +57,8 @@ class MainWindow(QMainWindow):
             header.resizeSection(column, width)
         header.setSortIndicator(5, Qt.SortOrder.DescendingOrder)
         self.table.setSortingEnabled(True)
+        self.table.setToolTip("Enter or double-click opens the case")
+        self.table.activated.connect(lambda index: self.open_case_at(index.row()))
 
         self.empty_state = QLabel(
             "<h3>No cases yet</h3><p>Create the first one with <b>New case</b> "
@@ -65,8 +68,13 @@ class MainWindow(QMainWindow):
         self.empty_state.setWordWrap(True)
         self.no_match = QLabel("<h3>No matching cases</h3><p>Try fewer or other words.</p>")
         self.no_match.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.detail = CaseDetailView(context.cases, context.results, user_id)
+        self.detail.back_requested.connect(self.show_list)
+        self.detail.case_changed.connect(lambda _case_id: self._reload_list())
+        self.detail.case_deleted.connect(self._on_case_deleted)
+        self.detail.reanalysis_requested.connect(self._on_reanalysis_requested)
         self.stack = QStackedWidget()
-        for widget in (self.table, self.empty_state, self.no_match):
+        for widget in (self.table, self.empty_state, self.no_match, self.detail):
             self.stack.addWidget(widget)
         self.setCentralWidget(self.stack)
 
@@ -95,6 +103,7 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
 
         self.reanalyze_action = QAction("&Re-analyse selected case", self)
+        self.reanalyze_action.setToolTip("The case selected in the list, or the open case")
         self.reanalyze_action.triggered.connect(self.reanalyze_selected)
         self.cancel_action = QAction("&Cancel running analysis", self)
         self.cancel_action.triggered.connect(self.cancel_analysis)
@@ -135,17 +144,69 @@ class MainWindow(QMainWindow):
         if runner is not None:
             runner.progress.connect(self._on_job_progress)
             runner.job_finished.connect(self._on_job_finished)
+            runner.progress.connect(self.detail.on_job_progress)
+            runner.job_finished.connect(self.detail.on_job_finished)
             runner.idle.connect(self.job_progress.hide)
             runner.failed.connect(self._on_runner_failed)
             runner.wake()  # resume whatever was queued or interrupted last time
 
     def reload(self) -> None:
+        """Read the list again, and the open case if one is shown (F5)."""
+        self._reload_list()
+        if self.showing_detail():
+            self.detail.refresh()
+
+    def _reload_list(self) -> None:
         try:
             self.model.refresh()
         except MedMitraError as error:
             QMessageBox.warning(self, APP_NAME, str(error))
 
+    # ---- case detail --------------------------------------------------------------------
+
+    def showing_detail(self) -> bool:
+        return self.stack.currentWidget() is self.detail
+
+    def open_case_at(self, row: int) -> None:
+        case_id = self.model.case_id_at(row)
+        if case_id is not None:
+            self.open_case(case_id)
+
+    def open_case(self, case_id: str) -> None:
+        if not self.detail.open_case(case_id):
+            self.reload()  # it may have been deleted elsewhere
+            return
+        self.stack.setCurrentWidget(self.detail)
+        self.setWindowTitle(f"{self.detail.case.patient_name} – {APP_NAME}"
+                            if self.detail.case else APP_NAME)
+        self.detail.tabs.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def show_list(self) -> None:
+        """Back from a case to the list, with that case still selected."""
+        case_id = self.detail.case_id
+        self.setWindowTitle(APP_NAME)
+        self.stack.setCurrentWidget(self.table)  # _update_state picks the right page
+        self._update_state()
+        for row in range(self.model.rowCount()):
+            if self.model.case_id_at(row) == case_id:
+                self.table.selectRow(row)
+                break
+        if self.stack.currentWidget() is self.table:
+            self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _on_case_deleted(self, _case_id: str) -> None:
+        self._reload_list()
+        self.show_list()
+        self.statusBar().showMessage("Case moved to the trash.", 8000)
+
+    def _on_reanalysis_requested(self, _case_id: str) -> None:
+        self._reload_list()
+        if self._runner is not None:
+            self._runner.wake()
+
     def apply_search(self) -> None:
+        if self.showing_detail():
+            self.show_list()  # searching is for the list
         text = self.search.text().strip()
         try:
             self.model.set_query(CaseQuery(
@@ -168,8 +229,10 @@ class MainWindow(QMainWindow):
         return [case_id for row in rows if (case_id := self.model.case_id_at(row))]
 
     def reanalyze_selected(self) -> None:
+        case_ids = ([self.detail.case_id] if self.showing_detail() and self.detail.case_id
+                    else self.selected_case_ids())
         try:
-            for case_id in self.selected_case_ids():
+            for case_id in case_ids:
                 self._context.cases.reanalyze(case_id, user_id=self._user_id)
         except MedMitraError as error:
             QMessageBox.warning(self, APP_NAME, str(error))
@@ -193,7 +256,7 @@ class MainWindow(QMainWindow):
         self.model.clear_progress(case_id)
         self.statusBar().showMessage(
             f"Analysis finished: {status}" + (f" ({error})" if error else ""), 8000)
-        self.reload()
+        self._reload_list()  # an open case refreshes itself (CaseDetailView.on_job_finished)
 
     def _on_runner_failed(self, message: str) -> None:
         self.job_progress.hide()
@@ -201,13 +264,15 @@ class MainWindow(QMainWindow):
 
     def _update_state(self) -> None:
         total = self.model.total
+        self.count_label.setText(f"{total:,} case{'s' if total != 1 else ''}")
+        if self.showing_detail():
+            return  # the list changed behind the open case: it stays open
         if total:
             self.stack.setCurrentWidget(self.table)
         elif self.search.text().strip():
             self.stack.setCurrentWidget(self.no_match)
         else:
             self.stack.setCurrentWidget(self.empty_state)
-        self.count_label.setText(f"{total:,} case{'s' if total != 1 else ''}")
 
     def _restore_layout(self) -> None:
         geometry = self._settings.value("main_window/geometry")

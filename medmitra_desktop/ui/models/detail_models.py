@@ -1,0 +1,307 @@
+"""Table models of the case detail: differential, medications, documents, history.
+
+Each holds plain immutable rows handed over by the view; none reads the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont
+
+from ...domain.enums import DocumentStatus
+from ...domain.records import DocumentRecord
+from ...services.audit import AuditEvent
+from ...services.case_results import MedicationView
+from ..views import evidence
+from ..widgets.clinical_colors import ClinicalColors
+
+Index = QModelIndex | QPersistentModelIndex
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1
+Row = TypeVar("Row")
+
+
+class _RowsModel(QAbstractTableModel, Generic[Row]):
+    """Read-only rows with fixed columns; subclasses say what each cell shows."""
+
+    columns: tuple[str, ...] = ()
+
+    def __init__(self, colors: ClinicalColors, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Row] = []
+        self._colors = colors
+
+    def set_rows(self, rows: Sequence[Row]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def set_colors(self, colors: ClinicalColors) -> None:
+        self._colors = colors
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0),
+                                  self.index(len(self._rows) - 1, len(self.columns) - 1))
+
+    def row_at(self, row: int) -> Row | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    @property
+    def rows(self) -> tuple[Row, ...]:
+        return tuple(self._rows)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
+                and 0 <= section < len(self.columns)):
+            return self.columns[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        if role == ROW_ROLE:
+            return row
+        return self.cell(row, index.column(), role)
+
+    def cell(self, row: Row, column: int, role: int) -> Any:
+        raise NotImplementedError
+
+
+# ---- differential ---------------------------------------------------------------------
+
+
+class DifferentialTableModel(_RowsModel[dict[str, Any]]):
+    """The rule-based differential; evidence cites documents by their file names."""
+
+    columns = ("Condition", "ICD-10", "Confidence", "Evidence")
+
+    def __init__(self, colors: ClinicalColors, parent: Any = None) -> None:
+        super().__init__(colors, parent)
+        self._documents: tuple[DocumentRecord, ...] = ()
+
+    def set_differential(self, items: Sequence[dict[str, Any]],
+                         documents: Sequence[DocumentRecord]) -> None:
+        self._documents = tuple(documents)
+        self.set_rows(items)
+
+    def cell(self, row: dict[str, Any], column: int, role: int) -> Any:
+        entries = [str(e) for e in row.get("evidence") or ()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == 0:
+                return str(row.get("condition") or "")
+            if column == 1:
+                return str(row.get("icd10") or "")
+            if column == 2:
+                return confidence_text(row.get("confidence"))
+            return "; ".join(evidence.plain(e, self._documents) for e in entries)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == 0:
+                source = f"\nRule source: {row['source']}" if row.get("source") else ""
+                return f"{row.get('condition') or ''}{source}"
+            if column == 3 and entries:
+                return "\n".join(evidence.plain(e, self._documents) for e in entries)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == 2:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+def confidence_text(value: object) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:.0%}"
+    return ""
+
+
+# ---- medications ----------------------------------------------------------------------
+
+STATE_WORDS = {
+    "verified": "Verified",
+    "changed": "Changed",
+    "stopped": "Stopped",
+    "unverified": "Unverified",
+    "flagged": "Flagged",
+}
+STATE_MEANING = {
+    "verified": "seen in this case's documents or notes (as on the earlier case, if any)",
+    "changed": "dose, route or frequency differs from the earlier case or was edited",
+    "stopped": "stopped or held",
+    "unverified": "on the patient's earlier case but not seen in this one",
+    "flagged": "only partly captured or conflicting: check it",
+}
+FIELD_LABELS = {"dosage": "dose", "dose": "dose", "route": "route", "frequency": "frequency",
+                "duration": "duration"}
+
+
+def review_text(medication: MedicationView) -> str:
+    details = medication.review_details
+    state = medication.review_state
+    text = STATE_WORDS.get(state, state.capitalize())
+    if state == "changed":
+        previous = details.get("previous_fields") or {}
+        was = "; ".join(f"{FIELD_LABELS.get(k, k)} {v or '(none)'}"
+                        for k, v in previous.items())
+        if was:
+            text += f" (was: {was})"
+    reason = details.get("reason")
+    if reason and state in ("stopped", "flagged", "changed"):
+        text += f": {reason}"
+    if details.get("change_date") and state in ("stopped", "changed"):
+        text += f", {details['change_date']}"
+    if details.get("is_approved") == "yes":
+        text += " ✓"
+    return text
+
+
+def medication_source(medication: MedicationView) -> str:
+    if medication.document_name:
+        if medication.page:
+            return f"{medication.document_name}, page {medication.page}"
+        return medication.document_name
+    if medication.review_state == "unverified" and medication.review_details.get(
+            "previous_case_id"):
+        return "Earlier case"
+    return "Doctor's notes"
+
+
+class MedicationTableModel(_RowsModel[MedicationView]):
+    columns = ("Medication", "Dose", "Route", "Frequency", "Duration", "Review", "Source")
+
+    def cell(self, row: MedicationView, column: int, role: int) -> Any:
+        state = row.review_state
+        if role == Qt.ItemDataRole.DisplayRole:
+            values = (row.name, row.dose, row.route, row.frequency, row.duration,
+                      review_text(row), medication_source(row))
+            return values[column] or ""
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _medication_tooltip(row, column)
+        if role == Qt.ItemDataRole.BackgroundRole and state == "flagged":
+            return self._colors.abnormal_bg
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if state in ("stopped", "unverified"):
+                return self._colors.muted_fg
+            if state == "flagged" and column == 5:
+                return self._colors.abnormal_fg
+        if role == Qt.ItemDataRole.FontRole:
+            font = QFont()
+            if state == "stopped" and column == 0:
+                font.setStrikeOut(True)
+                return font
+            if state in ("flagged", "changed") and column == 5:
+                font.setBold(True)
+                return font
+            if state == "unverified" and column == 5:
+                font.setItalic(True)
+                return font
+        return None
+
+
+def _medication_tooltip(row: MedicationView, column: int) -> str | None:
+    details = row.review_details
+    if column == 5:
+        lines = [f"{STATE_WORDS.get(row.review_state, row.review_state)}: "
+                 f"{STATE_MEANING.get(row.review_state, '')}"]
+        if details.get("reason"):
+            lines.append(f"Reason: {details['reason']}")
+        if details.get("change_date"):
+            lines.append(f"Date of change: {details['change_date']}")
+        if details.get("is_approved") == "yes":
+            lines.append(f"Reviewed by {details.get('approved_doctor') or 'a doctor'}"
+                         + (f" at {details['approved_at']}" if details.get("approved_at")
+                            else ""))
+        return "\n".join(lines)
+    if column == 6 or column == 0:
+        return f"As written: {row.source_text}" if row.source_text else None
+    return None
+
+
+# ---- documents ------------------------------------------------------------------------
+
+DOCUMENT_STATUS_WORDS = {
+    DocumentStatus.QUEUED: "Waiting for analysis",
+    DocumentStatus.PROCESSING: "Being analysed",
+    DocumentStatus.OK: "Analysed",
+    DocumentStatus.FAILED: "Failed",
+    DocumentStatus.NEEDS_PASSWORD: "Needs a password",
+    DocumentStatus.OCR_UNAVAILABLE: "OCR not available",
+}
+
+
+class DocumentTableModel(_RowsModel[DocumentRecord]):
+    columns = ("File", "Type", "Status", "Pages", "Problem")
+
+    def cell(self, row: DocumentRecord, column: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == 0:
+                return row.file_name
+            if column == 1:
+                return "Lab report" if row.category.value == "lab" else "Radiology report"
+            if column == 2:
+                return DOCUMENT_STATUS_WORDS.get(row.status, row.status.value)
+            if column == 3:
+                return "" if row.pages is None else str(row.pages)
+            return row.error or ""
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == 4 and row.error:
+                return row.error
+            if column == 0:
+                return f"{row.mime_type}, {row.size_bytes:,} bytes"
+        if role == Qt.ItemDataRole.ForegroundRole and column in (2, 4) and row.status in (
+                DocumentStatus.FAILED, DocumentStatus.NEEDS_PASSWORD,
+                DocumentStatus.OCR_UNAVAILABLE):
+            return self._colors.critical_fg if row.status is DocumentStatus.FAILED \
+                else self._colors.abnormal_fg
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == 3:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+# ---- history --------------------------------------------------------------------------
+
+ACTION_WORDS = {
+    "create": "Created",
+    "view": "Opened",
+    "update": "Changed",
+    "delete": "Moved to trash",
+    "restore": "Restored from trash",
+    "purge": "Deleted permanently",
+    "export": "Exported",
+    "attach": "Documents attached",
+    "remove_document": "Document removed",
+    "reanalyze": "Re-analysis requested",
+}
+
+
+def history_detail(event: AuditEvent) -> str:
+    detail = event.detail or ""
+    if detail.startswith("fields="):
+        names = [name.replace("patient_", "").replace("_", " ")
+                 for name in detail.removeprefix("fields=").split(",")]
+        return "changed " + ", ".join(names)
+    if detail.startswith("documents="):
+        return f"{detail.removeprefix('documents=')} document(s)"
+    return detail
+
+
+class HistoryTableModel(_RowsModel[AuditEvent]):
+    columns = ("Time", "User", "Action", "Detail")
+
+    def cell(self, row: AuditEvent, column: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == 0:
+                return row.at.astimezone().strftime("%d %b %Y %H:%M:%S")
+            if column == 1:
+                return row.user_id
+            if column == 2:
+                return ACTION_WORDS.get(row.action, row.action)
+            return history_detail(row)
+        if role == Qt.ItemDataRole.ToolTipRole and column == 3 and row.detail:
+            return row.detail
+        return None

@@ -1,0 +1,230 @@
+"""Lab results as a table: abnormal rows tinted, critical ones red and bold and marked."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont
+
+from ...services.case_results import LabResultView
+from ..widgets.clinical_colors import ClinicalColors
+
+Index = QModelIndex | QPersistentModelIndex
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+
+COLUMNS = ("Test", "Result", "Unit", "Reference", "Flag", "Source")
+TEST, RESULT, UNIT, REFERENCE, FLAG, SOURCE = range(len(COLUMNS))
+
+KNOWLEDGE_BASE_NOTE = ("reference range from the app's knowledge base: the report printed "
+                       "none")
+CRITICAL_MARK = "⚠ CRITICAL"
+_FLAG_WORDS = {"L": "Low", "H": "High", "LL": "Low", "HH": "High", "A": "Abnormal"}
+_FLAG_MEANING = {
+    "L": "below the reference range",
+    "H": "above the reference range",
+    "LL": "below the critical limit",
+    "HH": "above the critical limit",
+    "A": "abnormal (the report marks it so, or a qualitative result out of range)",
+    "N": "within the reference range",
+}
+# Sort order for the Flag column: critical first, then abnormal, then normal, then unknown.
+_FLAG_RANK = {"LL": 0, "HH": 0, "L": 1, "H": 1, "A": 1, "N": 2}
+
+
+def is_critical(row: LabResultView) -> bool:
+    return row.critical or row.flag in ("LL", "HH")
+
+
+def is_abnormal(row: LabResultView) -> bool:
+    return is_critical(row) or row.flag in ("L", "H", "A")
+
+
+def flag_text(row: LabResultView) -> str:
+    if is_critical(row):
+        word = _FLAG_WORDS.get(row.flag or "", "")
+        return f"{CRITICAL_MARK} {word.upper()}".rstrip()
+    if row.flag is None:
+        return "—"
+    return _FLAG_WORDS.get(row.flag, "")
+
+
+def reference_text(row: LabResultView) -> str:
+    if row.ref_text:
+        text = row.ref_text
+    elif row.ref_low is not None and row.ref_high is not None:
+        text = f"{row.ref_low:g} – {row.ref_high:g}"
+    elif row.ref_low is not None:
+        text = f"≥ {row.ref_low:g}"
+    elif row.ref_high is not None:
+        text = f"≤ {row.ref_high:g}"
+    else:
+        return ""
+    if row.ref_source == "knowledge_base":
+        text += " (knowledge base)"
+    return text
+
+
+def source_text(row: LabResultView) -> str:
+    if row.document_name is None:
+        return "Doctor's notes"
+    return f"{row.document_name}, page {row.page}" if row.page else row.document_name
+
+
+class LabTableModel(QAbstractTableModel):
+    def __init__(self, colors: ClinicalColors, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[LabResultView] = []
+        self._colors = colors
+
+    def set_rows(self, rows: Sequence[LabResultView]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def set_colors(self, colors: ClinicalColors) -> None:
+        self._colors = colors
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0),
+                                  self.index(len(self._rows) - 1, len(COLUMNS) - 1))
+
+    @property
+    def colors(self) -> ClinicalColors:
+        return self._colors
+
+    def row_at(self, row: int) -> LabResultView | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    @property
+    def rows(self) -> tuple[LabResultView, ...]:
+        return tuple(self._rows)
+
+    # ---- Qt model API -------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
+                and 0 <= section < len(COLUMNS)):
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _display(row, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _tooltip(row, column)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            if is_critical(row):
+                return self._colors.critical_bg
+            if is_abnormal(row):
+                return self._colors.abnormal_bg
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if column in (RESULT, FLAG):
+                if is_critical(row):
+                    return self._colors.critical_fg
+                if is_abnormal(row):
+                    return self._colors.abnormal_fg
+            if column == REFERENCE and row.ref_source == "knowledge_base":
+                return self._colors.muted_fg
+            return None
+        if role == Qt.ItemDataRole.FontRole:
+            return _font(row, column)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return _accessible(row, column)
+        if role == SORT_ROLE:
+            return _sort_key(row, column)
+        if role == ROW_ROLE:
+            return row
+        return None
+
+
+def _display(row: LabResultView, column: int) -> str:
+    if column == TEST:
+        return row.test
+    if column == RESULT:
+        return row.value_text
+    if column == UNIT:
+        return row.unit or ""
+    if column == REFERENCE:
+        return reference_text(row)
+    if column == FLAG:
+        return flag_text(row)
+    return source_text(row)
+
+
+def _tooltip(row: LabResultView, column: int) -> str | None:
+    notes: list[str] = []
+    if column == TEST:
+        if row.test_printed and row.test_printed != row.test:
+            notes.append(f"printed as “{row.test_printed}”")
+        if row.loinc:
+            notes.append(f"LOINC {row.loinc}")
+    elif column == RESULT:
+        if row.repaired:
+            notes.append(f"OCR repair: {row.repaired}")
+        if row.row_text:
+            notes.append(f"as read: {row.row_text}")
+    elif column == REFERENCE:
+        if row.ref_source == "knowledge_base":
+            notes.append(KNOWLEDGE_BASE_NOTE)
+        elif row.ref_source is None and not reference_text(row):
+            notes.append("no reference range: the report printed none and the app's "
+                         "knowledge base has none for this test")
+    elif column == FLAG:
+        if row.flag is None:
+            notes.append("no flag: there is no reference range to judge this value against")
+        else:
+            notes.append(f"{row.flag}: {_FLAG_MEANING.get(row.flag, row.flag)}")
+        if row.critical and row.flag not in ("LL", "HH"):
+            notes.append("critical value")
+        if row.flag_printed:
+            notes.append(f"the report printed the flag “{row.flag_printed}”")
+        if row.flag_note:
+            notes.append(row.flag_note)
+        if row.repaired:
+            notes.append(f"OCR repair: {row.repaired}")
+    elif column == SOURCE and row.row_text:
+        notes.append(f"as read: {row.row_text}")
+    return "\n".join(notes) or None
+
+
+def _font(row: LabResultView, column: int) -> QFont | None:
+    bold = is_critical(row) or (is_abnormal(row) and column in (RESULT, FLAG))
+    italic = column == REFERENCE and row.ref_source == "knowledge_base"
+    if not (bold or italic):
+        return None
+    font = QFont()
+    font.setBold(bold)
+    font.setItalic(italic)
+    return font
+
+
+def _accessible(row: LabResultView, column: int) -> str:
+    if column == FLAG:
+        if is_critical(row):
+            return f"critical, {_FLAG_MEANING.get(row.flag or '', 'abnormal')}"
+        return _FLAG_MEANING.get(row.flag or "", "no flag")
+    return _display(row, column)
+
+
+def _sort_key(row: LabResultView, column: int) -> Any:
+    if column == RESULT:
+        return row.value if row.value is not None else float("inf")
+    if column == FLAG:
+        return 0 if is_critical(row) else _FLAG_RANK.get(row.flag or "", 3)
+    if column == SOURCE:
+        return f"{(row.document_name or '').casefold()}\x00{row.page or 0:06d}"
+    return _display(row, column).casefold()

@@ -1,0 +1,387 @@
+"""One case in full: patient header with actions, then tabs for the summary and insights,
+labs, radiology, medications and allergies, documents, and the audit history.
+
+Everything shown is read on the GUI thread with small SQLite queries (no OCR, no files);
+the analysis itself runs in the AnalysisRunner, whose progress and end the main window
+forwards here (on_job_progress / on_job_finished).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ... import APP_NAME
+from ...domain.enums import CaseStatus
+from ...domain.errors import MedMitraError
+from ...domain.records import CaseRecord
+from ...services.audit import AuditEvent
+from ...services.case_results import CaseResults, CaseResultsService
+from ...services.cases import CaseService
+from ..widgets.clinical_colors import ClinicalColors
+from . import evidence
+from .case_edit_dialog import CaseEditDialog
+from .detail_documents import DocumentsTab
+from .detail_summary import SummaryTab
+from .detail_tabs import HistoryTab, LabsTab, MedicationsTab, RadiologyTab
+
+SUMMARY_TAB, LABS_TAB, RADIOLOGY_TAB, MEDICATIONS_TAB, DOCUMENTS_TAB, HISTORY_TAB = range(6)
+
+
+class CaseDetailView(QWidget):
+    back_requested = Signal()
+    case_changed = Signal(str)  # edited or reviewed: lists showing it should refresh
+    case_deleted = Signal(str)  # moved to the trash
+    reanalysis_requested = Signal(str)  # queued: the runner should wake
+
+    def __init__(self, cases: CaseService, results: CaseResultsService, user_id: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._cases = cases
+        self._results = results
+        self._user_id = user_id
+        self._case: CaseRecord | None = None
+        self._case_results: CaseResults | None = None
+        self._history: list[AuditEvent] = []
+        self._progress: tuple[float, str] | None = None
+        self._last_error = ""
+        self._notes_changed = False
+        self.colors = ClinicalColors.from_palette(self.palette())
+
+        # ---- header ----
+        self.back_button = QPushButton("← &Back")
+        self.back_button.setAccessibleName("Back to the case list")
+        self.back_button.setToolTip("Back to the case list (Esc, Alt+Left)")
+        self.back_button.clicked.connect(self.back_requested)
+        self.patient_label = QLabel()
+        self.patient_label.setAccessibleName("Patient")
+        self.patient_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.patient_label.setTextFormat(Qt.TextFormat.PlainText)
+        font = self.patient_label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        font.setBold(True)
+        self.patient_label.setFont(font)
+        self.details_label = QLabel()
+        self.details_label.setAccessibleName("Case details")
+        self.details_label.setWordWrap(True)
+        self.status_label = QLabel()
+        self.status_label.setAccessibleName("Case status")
+        self.progress = QProgressBar()
+        self.progress.setAccessibleName("Analysis progress")
+        self.progress.setRange(0, 100)
+        self.progress.setMaximumWidth(200)
+        self.progress.hide()
+        self.edit_button = QPushButton("&Edit…")
+        self.edit_button.setAccessibleName("Edit patient details and notes")
+        self.edit_button.clicked.connect(self.edit_case)
+        self.reanalyse_button = QPushButton("&Re-analyse")
+        self.reanalyse_button.setAccessibleName("Re-analyse this case")
+        self.reanalyse_button.setToolTip("Analyse all of this case's documents and notes again")
+        self.reanalyse_button.clicked.connect(self.reanalyse)
+        self.delete_button = QPushButton("&Delete…")
+        self.delete_button.setAccessibleName("Move this case to the trash")
+        self.delete_button.setToolTip("Move this case to the trash (it can be restored)")
+        self.delete_button.clicked.connect(self.delete_case)
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setAccessibleName("Notice")
+        self.banner.hide()
+
+        names = QVBoxLayout()
+        names.setSpacing(2)
+        names.addWidget(self.patient_label)
+        names.addWidget(self.details_label)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.status_label)
+        status_row.addWidget(self.progress)
+        status_row.addStretch(1)
+        names.addLayout(status_row)
+        header = QHBoxLayout()
+        header.addWidget(self.back_button, 0, Qt.AlignmentFlag.AlignTop)
+        header.addSpacing(8)
+        header.addLayout(names, 1)
+        for button in (self.edit_button, self.reanalyse_button, self.delete_button):
+            header.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+
+        # ---- tabs ----
+        self.summary = SummaryTab(self.colors)
+        self.labs = LabsTab(self.colors)
+        self.radiology = RadiologyTab(self.colors)
+        self.medications = MedicationsTab(self.colors, results, user_id)
+        self.documents = DocumentsTab(self.colors, results)
+        self.history = HistoryTab(self.colors)
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Case sections")
+        for widget, title in ((self.summary, "&Summary"), (self.labs, "&Labs"),
+                              (self.radiology, "Radi&ology"),
+                              (self.medications, "&Medications && allergies"),
+                              (self.documents, "Do&cuments"), (self.history, "&History")):
+            self.tabs.addTab(widget, title)
+        for tab in (self.summary, self.labs, self.radiology):
+            tab.link_activated.connect(self.open_link)
+        self.medications.reviewed.connect(self._after_review)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 4)
+        layout.addLayout(header)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.tabs, 1)
+
+        back = QAction("Back to the case list", self)
+        back.setShortcuts([QKeySequence(Qt.Key.Key_Escape),
+                           QKeySequence(QKeySequence.StandardKey.Back)])
+        back.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        back.triggered.connect(self.back_requested)
+        self.addAction(back)
+        self.back_action = back
+
+    # ---- what is shown ------------------------------------------------------------------
+
+    @property
+    def case_id(self) -> str | None:
+        return self._case.case_id if self._case else None
+
+    @property
+    def case(self) -> CaseRecord | None:
+        return self._case
+
+    def open_case(self, case_id: str) -> bool:
+        """Show a case from its Summary tab; the opening is recorded in the audit log."""
+        try:
+            record = self._cases.get_case(case_id, user_id=self._user_id)
+        except MedMitraError as error:
+            QMessageBox.warning(self, APP_NAME, str(error))
+            return False
+        self._progress = None
+        self._last_error = ""
+        self._notes_changed = False
+        self._show(record)
+        self.tabs.setCurrentIndex(SUMMARY_TAB)
+        return True
+
+    def refresh(self) -> None:
+        """Read the shown case again (after analysis, an edit or a review)."""
+        if self._case is None:
+            return
+        try:
+            record = self._cases.get_case(self._case.case_id)
+        except MedMitraError as error:
+            QMessageBox.warning(self, APP_NAME, str(error))
+            self.back_requested.emit()
+            return
+        self._show(record)
+
+    def on_job_progress(self, case_id: str, fraction: float, message: str) -> None:
+        if case_id != self.case_id:
+            return
+        self._progress = (fraction, message)
+        self._show_status()
+
+    def on_job_finished(self, case_id: str, status: str, error: str) -> None:
+        if case_id != self.case_id:
+            return
+        self._progress = None
+        self._last_error = error if status == CaseStatus.FAILED.value else ""
+        self._notes_changed = False
+        self.refresh()
+
+    def open_link(self, href: str) -> None:
+        """Follow an evidence link: the Documents tab at that document and page."""
+        link = evidence.parse_href(href)
+        if link is None:
+            return
+        if self.documents.show_document(link.document_id, link.page or 1):
+            self.tabs.setCurrentIndex(DOCUMENTS_TAB)
+            self.documents.text.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _show(self, record: CaseRecord) -> None:
+        """Read the case's results and history, then show everything."""
+        self._case = record
+        self._case_results = self._results.results(record.case_id)
+        self._history = self._cases.history(record.case_id)
+        self._render()
+
+    def _render(self) -> None:
+        """Show what was last read (again after a palette change: rich text keeps the
+        colours it was made with)."""
+        record, results = self._case, self._case_results
+        if record is None or results is None:
+            return
+        insight = results.latest_insight()
+        payload: dict[str, Any] = insight.payload if insight else {}
+        state_note = self._state_note(record, bool(payload))
+        documents = record.documents
+        self._show_header(record)
+        self.summary.show_results(documents, record.case_summary, payload, state_note)
+        self.labs.show_labs(results.labs, payload.get("derived") or (), documents,
+                            state_note if not results.labs else "")
+        self.radiology.show_reports(payload.get("radiology_reports") or (), results.findings,
+                                    documents, state_note if not payload else "")
+        self.medications.show_medications(record.case_id, results.medications,
+                                          results.allergies,
+                                          state_note if not results.medications else "")
+        self.documents.show_documents(record.case_id, documents)
+        self.history.show_events(self._history)
+
+    def _state_note(self, record: CaseRecord, has_results: bool) -> str:
+        if record.status is CaseStatus.PROCESSING:
+            return ("Re-analysis is running: these are the previous results until it finishes."
+                    if has_results else
+                    "Analysis is running: results appear here when it finishes.")
+        if record.status is CaseStatus.FAILED and not has_results:
+            return "Analysis failed, so there are no results. " + self._failure_text()
+        if not has_results:
+            return "No results: this case has no documents or notes to analyse."
+        return ""
+
+    def _failure_text(self) -> str:
+        if self._last_error:
+            return self._last_error
+        return ("See each document's problem in the Documents tab, then choose Re-analyse.")
+
+    # ---- header -------------------------------------------------------------------------
+
+    def _show_header(self, record: CaseRecord) -> None:
+        self.patient_label.setText(record.patient_name)
+        parts = [f"{record.patient_age} y", record.patient_gender.value.capitalize()]
+        if record.patient_record_number:
+            parts.append(f"Record no. {html.escape(record.patient_record_number)}")
+        parts.append(f"{len(record.documents)} document"
+                     f"{'s' if len(record.documents) != 1 else ''}")
+        parts.append(f"Created {_when(record.created_at)}")
+        parts.append(f"Updated {_when(record.updated_at)}")
+        self.details_label.setText(" · ".join(parts))
+        self._show_status()
+        if self._notes_changed:
+            self._show_banner("The notes changed after the last analysis: choose Re-analyse "
+                              "to include them in the summary and SOAP draft.")
+        else:
+            self.banner.hide()
+
+    def _show_status(self) -> None:
+        record = self._case
+        if record is None:
+            return
+        colors = self.colors
+        if record.status is CaseStatus.PROCESSING:
+            fraction, message = self._progress or (None, "")
+            text = "<b>Analysing…</b>" if fraction is None else \
+                f"<b>Analysing… {fraction:.0%}</b>"
+            if message:
+                text += f" <span style='color:{colors.muted_fg.name()}'>" \
+                        f"{html.escape(message)}</span>"
+            self.progress.setVisible(fraction is not None)
+            if fraction is not None:
+                self.progress.setValue(round(fraction * 100))
+        elif record.status is CaseStatus.FAILED:
+            text = (f"<span style='color:{colors.critical_fg.name()}'><b>Analysis failed</b>"
+                    f"</span>: {html.escape(self._failure_text())}")
+            self.progress.hide()
+        else:
+            text = "<b>Analysis completed</b>"
+            self.progress.hide()
+        self.status_label.setText(text)
+
+    def _show_banner(self, text: str) -> None:
+        colors = self.colors
+        self.banner.setText(text)
+        self.banner.setStyleSheet(
+            f"QLabel {{ background: {colors.abnormal_bg.name()}; color: {colors.text.name()};"
+            f" border-left: 5px solid {colors.abnormal_fg.name()}; padding: 6px; }}")
+        self.banner.show()
+
+    # ---- actions ------------------------------------------------------------------------
+
+    def edit_case(self) -> None:
+        if self._case is None:
+            return
+        dialog = CaseEditDialog(self._cases, self._user_id, self._case, self)
+        self.run_edit_dialog(dialog)
+
+    def run_edit_dialog(self, dialog: CaseEditDialog) -> None:
+        """Modal edit; a test replaces this to drive the dialog itself."""
+        if dialog.exec():
+            self.after_edit(dialog)
+
+    def after_edit(self, dialog: CaseEditDialog) -> None:
+        if dialog.saved is None or self._case is None:
+            return
+        if dialog.saved.case_summary != self._case.case_summary:
+            self._notes_changed = True
+        self.refresh()
+        self.case_changed.emit(dialog.saved.case_id)
+
+    def reanalyse(self) -> None:
+        if self._case is None:
+            return
+        reviewed = sum(1 for m in (self._case_results.medications if self._case_results
+                                   else ()) if m.review_details.get("is_approved") == "yes")
+        if reviewed and QMessageBox.question(
+                self, APP_NAME,
+                f"Re-analysing replaces this case's results, and your review of {reviewed} "
+                f"medication{'s' if reviewed != 1 else ''} will be lost.\n\nRe-analyse anyway?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No) != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            self._cases.reanalyze(self._case.case_id, user_id=self._user_id)
+        except MedMitraError as error:
+            QMessageBox.warning(self, APP_NAME, str(error))
+            return
+        self._progress = None
+        self._last_error = ""
+        self.refresh()
+        self.reanalysis_requested.emit(self._case.case_id)
+
+    def delete_case(self) -> None:
+        record = self._case
+        if record is None:
+            return
+        answer = QMessageBox.question(
+            self, APP_NAME,
+            f"Move the case of {record.patient_name} to the trash?\n\n"
+            "It can be restored from the trash until the trash is emptied.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            self._cases.delete_case(record.case_id, user_id=self._user_id)
+        except MedMitraError as error:
+            QMessageBox.warning(self, APP_NAME, str(error))
+            return
+        self._case = None
+        self.case_deleted.emit(record.case_id)
+
+    def _after_review(self) -> None:
+        self.refresh()
+        if self._case is not None:
+            self.case_changed.emit(self._case.case_id)
+
+    # ---- palette ------------------------------------------------------------------------
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "back_action"):
+            self.colors = ClinicalColors.from_palette(self.palette())
+            for tab in (self.summary, self.labs, self.radiology, self.medications,
+                        self.documents):
+                tab.set_colors(self.colors)
+            self._render()
+
+
+def _when(moment: Any) -> str:
+    return moment.astimezone().strftime("%d %b %Y %H:%M")

@@ -63,6 +63,8 @@ class CaseRecord:
     deleted_at: datetime | None = None
     documents: tuple[DocumentRecord, ...] = ()
     patient_record_number: str | None = None
+    # Why the latest analysis failed or was cancelled; None when it succeeded or is pending.
+    last_error: str | None = None
 
 
 @dataclass(frozen=True)

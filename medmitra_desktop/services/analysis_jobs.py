@@ -270,6 +270,9 @@ class AnalysisJobs:
                                                Insight.source == "local")
                 .order_by(Insight.revision.desc()).limit(1)).scalar_one_or_none() or 0) + 1
             payload = _insight_payload(insights)
+            payload["no_known_allergies"] = analysis.notes_meds.no_known_allergies or any(
+                result.meds is not None and result.meds.no_known_allergies
+                for result in analysis.documents)
             payload["radiology_reports"] = [
                 {"document_id": claimed_doc.uid, "document_index": index,
                  **radiology_json(result.radiology)}
@@ -309,7 +312,12 @@ class AnalysisJobs:
         _write_allergies(session, claimed.case_pk, None, analysis.notes_meds)
         reviews = review_medications(dedupe_mentions(mentions), claimed.previous_medications,
                                      knowledge=self._analyzer.knowledge.meds)
+        # A drug the doctor already reviewed on this case keeps the doctor's row.
+        reviewed = set(session.execute(
+            select(Medication.name).where(Medication.case_id == claimed.case_pk)).scalars())
         for review in reviews:
+            if review.name in reviewed:
+                continue
             details = review.review_details()
             if claimed.previous_case_uid and review.previous is not None:
                 details["previous_case_id"] = claimed.previous_case_uid
@@ -356,10 +364,21 @@ def _set_case_status(session: Session, case_pk: int, status: CaseStatus) -> None
 
 
 def _delete_results(session: Session, case_pk: int) -> None:
+    """Clear what the analysis wrote last time. Medications a doctor has reviewed are the
+    doctor's record, not the machine's, and stay."""
     document_ids = select(Document.id).where(Document.case_id == case_pk)
     session.execute(delete(DocumentPage).where(DocumentPage.document_id.in_(document_ids)))
-    for table in (LabResult, RadiologyObservation, Medication, Allergy):
+    for table in (LabResult, RadiologyObservation, Allergy):
         session.execute(delete(table).where(table.case_id == case_pk))
+    for medication in session.execute(
+            select(Medication).where(Medication.case_id == case_pk)).scalars():
+        if not _doctor_reviewed(medication):
+            session.delete(medication)
+    session.flush()
+
+
+def _doctor_reviewed(medication: Medication) -> bool:
+    return (medication.review_details or {}).get("is_approved") == "yes"
 
 
 def _write_document(session: Session, case_pk: int, document: Document,

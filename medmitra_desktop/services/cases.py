@@ -195,12 +195,13 @@ class CaseService:
         """A case with its documents. Given a user_id, the view is audited."""
         if user_id is None:
             with self._db.read_session() as session:
-                return _case_record(_load(session, case_id, include_deleted=include_deleted))
+                case = _load(session, case_id, include_deleted=include_deleted)
+                return _case_record(case, last_error=_last_job_error(session, case))
         with self._db.session() as session:
             case = _load(session, case_id, include_deleted=include_deleted)
             audit.record(session, user_id=user_id, action=AuditAction.VIEW,
                          entity=CASE_ENTITY, entity_id=case.uid)
-            return _case_record(case)
+            return _case_record(case, last_error=_last_job_error(session, case))
 
     def list_cases(self, query: CaseQuery) -> CasePage:
         check_case_query(query)
@@ -402,6 +403,16 @@ def _load(session: Session, case_id: str, *, include_deleted: bool = False) -> C
     return case
 
 
+def _last_job_error(session: Session, case: Case) -> str | None:
+    latest = session.execute(
+        select(Job.status, Job.error).where(Job.case_id == case.id).order_by(Job.id.desc())
+        .limit(1)).first()
+    if latest is None or latest.status not in (JobStatus.FAILED.value,
+                                               JobStatus.CANCELLED.value):
+        return None
+    return latest.error
+
+
 def _stored_value(value: object) -> object:
     return value.value if isinstance(value, Gender | CaseStatus) else value
 
@@ -430,7 +441,7 @@ def _document_record(case_uid: str, document: Document) -> DocumentRecord:
     )
 
 
-def _case_record(case: Case) -> CaseRecord:
+def _case_record(case: Case, *, last_error: str | None = None) -> CaseRecord:
     return CaseRecord(
         case_id=case.uid,
         user_id=case.user_id,
@@ -446,4 +457,5 @@ def _case_record(case: Case) -> CaseRecord:
         deleted_at=case.deleted_at,
         documents=tuple(_document_record(case.uid, document) for document in case.documents),
         patient_record_number=case.patient_record_number,
+        last_error=last_error,
     )

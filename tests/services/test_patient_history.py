@@ -104,3 +104,27 @@ def test_earlier_creatinine_reaches_the_insights(context: AppContext, jobs: Anal
     aki = [item for item in differential if item["icd10"].startswith("N17")]
     assert aki, differential
     assert any("previous" in evidence for evidence in aki[0]["evidence"])
+
+
+def test_reanalysis_keeps_the_doctors_medication_reviews(context: AppContext,
+                                                         jobs: AnalysisJobs) -> None:
+    case = make_case(context.cases, notes="Taking aspirin 75 mg OD and pantoprazole 40 mg OD")
+    jobs.run_next()
+    aspirin = next(m for m in context.results.results(case.case_id).medications
+                   if m.name == "aspirin")
+    context.results.review_medication(case.case_id, aspirin.id, user_id="dr-k",
+                                      state="stopped", reason="GI bleed")
+    context.cases.reanalyze(case.case_id, user_id="dr-k")
+    jobs.run_next()
+    after = {m.name: m for m in context.results.results(case.case_id).medications}
+    assert sorted(after) == ["aspirin", "pantoprazole"]  # no duplicate aspirin row
+    assert after["aspirin"].review_state == "stopped"
+    assert after["aspirin"].review_details["reason"] == "GI bleed"
+    assert after["pantoprazole"].review_state == "verified"
+
+
+def test_no_known_drug_allergies_is_kept(context: AppContext, jobs: AnalysisJobs) -> None:
+    case = make_case(context.cases, notes="NKDA. On metformin 500 mg BD.")
+    jobs.run_next()
+    insight = context.results.results(case.case_id).latest_insight()
+    assert insight is not None and insight.payload["no_known_allergies"] is True

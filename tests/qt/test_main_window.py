@@ -77,10 +77,10 @@ def test_new_case_dialog_shows_service_messages_inline(qtbot, service: CaseServi
     qtbot.keyClicks(dialog.age, "abc")
     dialog.save()
     assert dialog.result() == 0 and dialog.created is None
-    assert dialog._messages["patient_name"].text() == "is required"
-    assert "whole number" in dialog._messages["patient_age"].text()
-    assert "male, female, other" in dialog._messages["patient_gender"].text()
-    assert dialog._messages["case_summary"].isHidden()
+    assert dialog.form.messages["patient_name"].text() == "is required"
+    assert "whole number" in dialog.form.messages["patient_age"].text()
+    assert "male, female, other" in dialog.form.messages["patient_gender"].text()
+    assert dialog.form.messages["case_summary"].isHidden()
 
     dialog.name.clear()
     qtbot.keyClicks(dialog.name, "Imran Sheikh")

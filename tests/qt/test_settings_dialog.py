@@ -21,7 +21,7 @@ def test_settings_are_saved_with_inline_messages(qtbot, context: AppContext) -> 
     dialog.tesseract_path.setText("/no/such/tesseract")
     dialog.save()
     assert dialog.saved is None
-    assert "https://" in dialog._messages["server_url"].text()
+    assert "https://" in dialog.form.messages["server_url"].text()
     assert "OCR engine not installed" in dialog.tesseract_status.text()
 
     dialog.server_url.clear()

@@ -9,9 +9,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFileDialog,
-    QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListWidget,
     QPlainTextEdit,
@@ -24,6 +22,7 @@ from ...domain.enums import DocumentCategory, Gender
 from ...domain.errors import ValidationError
 from ...domain.records import CaseRecord, NewAttachment
 from ...services.cases import CaseService
+from ..widgets.field_form import FieldForm
 
 FILE_FILTER = "Reports (*.pdf *.png *.jpg *.jpeg *.tif *.tiff *.bmp *.txt *.csv);;All files (*)"
 
@@ -78,29 +77,15 @@ class NewCaseDialog(QDialog):
         self.lab_files = _FileList("Lab reports")
         self.radiology_files = _FileList("Radiology reports")
 
-        self._messages: dict[str, QLabel] = {}
-        form = QFormLayout()
-        for field, label, widget in (
-            ("patient_name", "Patient &name", self.name),
-            ("patient_age", "&Age", self.age),
-            ("patient_gender", "&Gender", self.gender),
-            ("case_summary", "N&otes", self.notes),
-            ("lab_files", "&Lab reports", self.lab_files),
-            ("radiology_files", "&Radiology reports", self.radiology_files),
-        ):
-            message = QLabel()
-            message.setObjectName("fieldError")
-            message.setStyleSheet("color: #b00020;")
-            message.setWordWrap(True)
-            message.hide()
-            self._messages[field] = message
-            column = QVBoxLayout()
-            column.addWidget(widget)
-            column.addWidget(message)
-            form.addRow(label, column)
-            buddy = form.labelForField(column)
-            if isinstance(buddy, QLabel):
-                buddy.setBuddy(widget)
+        self.form = FieldForm()
+        self.form.add_field("patient_name", "Patient &name", self.name)
+        self.form.add_field("patient_age", "&Age", self.age)
+        self.form.add_field("patient_gender", "&Gender", self.gender)
+        self.form.add_field("case_summary", "N&otes", self.notes)
+        self.form.add_field("lab_files", "&Lab reports", self.lab_files,
+                            focus=self.lab_files.list)
+        self.form.add_field("radiology_files", "&Radiology reports", self.radiology_files,
+                            focus=self.radiology_files.list)
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -108,15 +93,12 @@ class NewCaseDialog(QDialog):
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addLayout(self.form)
         layout.addWidget(buttons)
         self.resize(520, 520)
 
     def show_errors(self, by_field: dict[str, str]) -> None:
-        for field, label in self._messages.items():
-            text = by_field.get(field)
-            label.setText(text or "")
-            label.setVisible(bool(text))
+        self.form.show_errors(by_field, self)
 
     def save(self) -> None:
         try:

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFileDialog,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 from ...analysis.extract import ocr_engine_status
 from ...domain.errors import ValidationError
 from ...services.settings import THEMES, AppSettings, SettingsService, tesseract_location
+from ..widgets.field_form import FieldForm
 
 
 class SettingsDialog(QDialog):
@@ -74,42 +74,24 @@ class SettingsDialog(QDialog):
                              (self.server_url, "Server address"), (self.theme, "Theme")):
             widget.setAccessibleName(name)
 
-        self._messages: dict[str, QLabel] = {}
-        form = QFormLayout()
-        form.addRow("Data folder", _row(self.data_dir, open_folder))
-        # (field, label, what the row shows, what its label's shortcut focuses)
-        for field, label, widget, focus in (
-            ("doctor_name", "&Doctor name", self.doctor_name, self.doctor_name),
-            ("user_id", "&User id", self.user_id, self.user_id),
-            ("clinic_name", "&Clinic name", self.clinic_name, self.clinic_name),
-            ("ocr_language", "OCR &language", self.ocr_language, self.ocr_language),
-            ("tesseract_path", "&Tesseract program", _row(self.tesseract_path, browse),
-             self.tesseract_path),
-            ("server_url", "&Server address", self.server_url, self.server_url),
-            ("theme", "T&heme", self.theme, self.theme),
-        ):
-            message = QLabel()
-            message.setObjectName("fieldError")
-            message.setStyleSheet("color: #c62828;")
-            message.setWordWrap(True)
-            message.hide()
-            self._messages[field] = message
-            column = QVBoxLayout()
-            column.addWidget(widget)
-            if field == "tesseract_path":
-                column.addWidget(self.tesseract_status)
-            column.addWidget(message)
-            form.addRow(label, column)
-            buddy = form.labelForField(column)
-            if isinstance(buddy, QLabel):
-                buddy.setBuddy(focus)
+        self.form = FieldForm()
+        self.form.addRow("Data folder", _row(self.data_dir, open_folder))
+        self.form.add_field("doctor_name", "&Doctor name", self.doctor_name)
+        self.form.add_field("user_id", "&User id", self.user_id)
+        self.form.add_field("clinic_name", "&Clinic name", self.clinic_name)
+        self.form.add_field("ocr_language", "OCR &language", self.ocr_language)
+        self.form.add_field("tesseract_path", "&Tesseract program",
+                            _row(self.tesseract_path, browse), focus=self.tesseract_path,
+                            note=self.tesseract_status)
+        self.form.add_field("server_url", "&Server address", self.server_url)
+        self.form.add_field("theme", "T&heme", self.theme)
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addLayout(self.form)
         layout.addWidget(buttons)
         self._check_tesseract()
         self.resize(620, 0)
@@ -127,10 +109,7 @@ class SettingsDialog(QDialog):
         try:
             self.saved = self._service.save(self.values())
         except ValidationError as error:
-            messages = error.by_field()
-            for field, label in self._messages.items():
-                label.setText(messages.get(field, ""))
-                label.setVisible(field in messages)
+            self.form.show_errors(error.by_field(), self)
             return
         self.accept()
 

@@ -12,8 +12,11 @@ class FieldForm(QFormLayout):
         super().__init__(parent)
         self.messages: dict[str, QLabel] = {}
 
-    def add_field(self, field: str, label: str, widget: QWidget) -> QLabel:
-        """A row for `widget` with a hidden message under it; `label` may hold a &mnemonic."""
+    def add_field(self, field: str, label: str, widget: QWidget, *,
+                  focus: QWidget | None = None, note: QWidget | None = None) -> QLabel:
+        """A row for `widget` with a hidden message under it; `label` may hold a &mnemonic
+        that moves the focus to `focus` (default: the widget). `note` goes between the
+        widget and the message (a hint or a status line)."""
         message = QLabel()
         message.setObjectName("fieldError")
         message.setWordWrap(True)
@@ -22,11 +25,13 @@ class FieldForm(QFormLayout):
         column = QVBoxLayout()
         column.setSpacing(2)
         column.addWidget(widget)
+        if note is not None:
+            column.addWidget(note)
         column.addWidget(message)
         self.addRow(label, column)
         buddy = self.labelForField(column)
         if isinstance(buddy, QLabel):
-            buddy.setBuddy(widget)
+            buddy.setBuddy(focus or widget)
         return message
 
     def show_errors(self, by_field: dict[str, str], palette_owner: QWidget) -> list[str]:

@@ -93,7 +93,7 @@ def run_gui(data_dir_arg: str | None) -> int:
     settings = QSettings()
     user_id = context.settings.load().user_id or getpass.getuser()
     runner = AnalysisRunner(lambda: make_jobs(context))
-    window = MainWindow(context, user_id, settings, runner)
+    window = MainWindow(context, user_id, settings, runner, themes)
     window.show()
     try:
         return app.exec()

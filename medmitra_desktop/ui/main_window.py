@@ -22,8 +22,10 @@ from ..app import AppContext
 from ..domain.errors import MedMitraError
 from ..domain.records import CaseQuery
 from .models.case_table_model import CaseTableModel
+from .theme import ThemeController
 from .views.case_detail import CaseDetailView
 from .views.new_case_dialog import NewCaseDialog
+from .views.settings_dialog import SettingsDialog
 from .workers import AnalysisRunner
 
 SEARCH_DEBOUNCE_MS = 250
@@ -33,11 +35,13 @@ DEFAULT_COLUMN_WIDTHS = (240, 60, 80, 130, 90, 150)
 
 class MainWindow(QMainWindow):
     def __init__(self, context: AppContext, user_id: str, settings: QSettings,
-                 runner: AnalysisRunner | None = None) -> None:
+                 runner: AnalysisRunner | None = None,
+                 themes: ThemeController | None = None) -> None:
         super().__init__()
         self._context = context
         self._runner = runner
         self._user_id = user_id
+        self._themes = themes
         self._settings = settings
         self.setWindowTitle(APP_NAME)
 
@@ -108,8 +112,15 @@ class MainWindow(QMainWindow):
         self.cancel_action = QAction("&Cancel running analysis", self)
         self.cancel_action.triggered.connect(self.cancel_analysis)
 
+        settings_action = QAction("&Settings…", self)
+        settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
+        settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        settings_action.triggered.connect(self.open_settings)
+
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(new_case)
+        file_menu.addSeparator()
+        file_menu.addAction(settings_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         view_menu = self.menuBar().addMenu("&View")
@@ -223,6 +234,16 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Case created and queued for analysis.", 5000)
             if self._runner is not None:
                 self._runner.wake()
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self._context.settings, self._context.paths.data_dir, self)
+        if dialog.exec() and dialog.saved is not None:
+            if dialog.saved.user_id:
+                self._user_id = dialog.saved.user_id
+            if self._themes is not None:
+                self._themes.apply(dialog.saved.theme)
+            self.statusBar().showMessage(
+                "Settings saved. OCR changes apply to the next analysis after a restart.", 8000)
 
     def selected_case_ids(self) -> list[str]:
         rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})

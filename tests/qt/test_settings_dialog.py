@@ -70,3 +70,35 @@ def contrast(first: QColor, second: QColor) -> float:
                 + 0.0722 * channel(colour.blueF()))
     high, low = sorted((luminance(first), luminance(second)), reverse=True)
     return (high + 0.05) / (low + 0.05)
+
+
+def test_settings_from_the_main_window_apply_theme_and_user(qtbot, context: AppContext,
+                                                            tmp_path: Path,
+                                                            monkeypatch) -> None:
+    from PySide6.QtCore import QSettings
+
+    from medmitra_desktop.ui.main_window import MainWindow
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    themes = ThemeController(app)
+    window = MainWindow(context, "dr-old",
+                        QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+                        themes=themes)
+    qtbot.addWidget(window)
+
+    def fill_and_save(dialog: SettingsDialog) -> int:
+        dialog.user_id.setText("dr-new")
+        dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))
+        dialog.save()
+        return int(dialog.result())
+
+    monkeypatch.setattr(SettingsDialog, "exec", fill_and_save)
+    try:
+        window.open_settings()
+        assert window._user_id == "dr-new"
+        assert is_dark(app)
+        assert context.settings.load().theme == "dark"
+    finally:
+        themes.apply("system")
+        themes.deleteLater()

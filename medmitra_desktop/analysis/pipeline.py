@@ -96,11 +96,12 @@ class Knowledge:
 
     @classmethod
     def load(cls, resources_dir: Path) -> Knowledge:
+        labs = load_lab_knowledge(resources_dir)
         return cls(
-            labs=load_lab_knowledge(resources_dir),
+            labs=labs,
             radiology=load_radiology_knowledge(resources_dir),
             meds=load_meds_knowledge(resources_dir),
-            insights=load_insight_knowledge(resources_dir),
+            insights=load_insight_knowledge(resources_dir, labs),  # rules read its tests
         )
 
 

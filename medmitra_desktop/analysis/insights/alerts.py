@@ -1,12 +1,21 @@
 """Alerts: critical values (the report's own marking first, app defaults otherwise), warnings
-attached to rules, and notes on what could not be assessed."""
+attached to rules, and notes on what could not be assessed.
+
+The app-default critical limits of lab tests are the lab knowledge base's (LabTest.critical_low
+/ critical_high); critical_values.json adds limits on derived values and lab warnings."""
 
 from __future__ import annotations
 
 from medmitra_desktop.analysis.insights.derived import kdigo_stage
 from medmitra_desktop.analysis.insights.differential import RuleHit
-from medmitra_desktop.analysis.insights.facts import CaseFacts, Fact, describe_row, effective_flag
-from medmitra_desktop.analysis.insights.knowledge import CriticalLimit, InsightKnowledge
+from medmitra_desktop.analysis.insights.facts import (
+    CaseFacts,
+    Fact,
+    describe_row,
+    effective_flag,
+    value_in_test_unit,
+)
+from medmitra_desktop.analysis.insights.knowledge import InsightKnowledge
 from medmitra_desktop.analysis.insights.model import Alert
 from medmitra_desktop.analysis.labs.model import LabRow
 
@@ -70,30 +79,44 @@ def _default_limit_alert(
             f"{describe_row(row)}: critical per app default (troponin above the assay limit)",
             evidence,
         )
-    for limit in knowledge.critical_labs:
+    breach = _lab_critical_breach(fact, knowledge)
+    if breach:
+        message = f"{describe_row(row)}: critical per app default ({breach})"
+        return Alert("critical", message, evidence)
+    for limit in knowledge.lab_warnings:  # never critical: those are the lab test's own limits
         if limit.name != fact.name:
             continue
-        breach = _breach(fact, limit)
+        breach = _breach(fact.value, fact.unit, fact.censor, limit.low, limit.high)
         if breach:
-            word = "critical" if limit.severity == "critical" else "markedly abnormal"
-            return Alert(
-                limit.severity,
-                f"{describe_row(row)}: {word} per app default ({breach})",
-                evidence,
-            )
+            message = f"{describe_row(row)}: markedly abnormal per app default ({breach})"
+            return Alert(limit.severity, message, evidence)
     return None
 
 
-def _breach(fact: Fact, limit: CriticalLimit) -> str:
-    if fact.value is None:
+def _lab_critical_breach(fact: Fact, knowledge: InsightKnowledge) -> str:
+    """The lab knowledge base's critical limits of the row's test, in that test's unit."""
+    test = fact.test
+    if test is None or fact.value is None:
         return ""
-    unit = f" {fact.unit}" if fact.unit else ""
-    low_ok = fact.censor != ">"  # "> 5" is not known to be below anything
-    high_ok = fact.censor != "<"
-    if limit.low is not None and low_ok and fact.value < limit.low:
-        return f"< {limit.low:g}{unit}"
-    if limit.high is not None and high_ok and fact.value > limit.high:
-        return f"> {limit.high:g}{unit}"
+    if test.critical_low is None and test.critical_high is None:
+        return ""
+    value = value_in_test_unit(fact.value, knowledge.analytes[fact.name], test)
+    unit = (knowledge.labs.unit_display(test.unit) or test.unit or "") if test.unit else ""
+    return _breach(value, unit, fact.censor, test.critical_low, test.critical_high)
+
+
+def _breach(
+    value: float | None, unit: str, censor: str | None, low: float | None, high: float | None
+) -> str:
+    if value is None:
+        return ""
+    shown = f" {unit}" if unit else ""
+    low_ok = censor != ">"  # "> 5" is not known to be below anything
+    high_ok = censor != "<"
+    if low is not None and low_ok and value < low:
+        return f"< {low:g}{shown}"
+    if high is not None and high_ok and value > high:
+        return f"> {high:g}{shown}"
     return ""
 
 
@@ -101,7 +124,7 @@ def _derived_alerts(facts: CaseFacts, knowledge: InsightKnowledge) -> list[Alert
     alerts = []
     for limit in knowledge.critical_derived:
         for fact in facts.derived.get(limit.name, []):
-            breach = _breach(fact, limit)
+            breach = _breach(fact.value, fact.unit, fact.censor, limit.low, limit.high)
             if not breach:
                 continue
             label = _DERIVED_LABELS.get(limit.name, limit.name)

@@ -1,4 +1,8 @@
-"""The case as rules see it: lab rows mapped to analytes in canonical units, imaging, notes.
+"""The case as rules see it: lab rows mapped to analytes in their units, imaging, notes.
+
+Which lab test a row reports, and how its unit converts, is the lab knowledge base's business
+(LabKnowledge, reached through InsightKnowledge.labs); this module only files the rows under
+the keys the rules use.
 
 Every fact keeps an evidence string pointing back to its document, page and row, so that any
 conclusion drawn from it can cite where it came from.
@@ -7,14 +11,14 @@ conclusion drawn from it can cite where it came from.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from medmitra_desktop.analysis.insights.knowledge import Analyte, InsightKnowledge
 from medmitra_desktop.analysis.insights.model import PreviousLab
-from medmitra_desktop.analysis.insights.units import to_canonical
+from medmitra_desktop.analysis.insights.units import read_value
+from medmitra_desktop.analysis.labs.knowledge import LabKnowledge, LabTest
 from medmitra_desktop.analysis.labs.model import LabRow
 from medmitra_desktop.analysis.radiology.model import Observation, RadiologyReport
 
@@ -37,8 +41,8 @@ _PRINTED_FLAGS = {
 @dataclass(frozen=True)
 class Fact:
     name: str  # analyte key or derived-value name
-    value: float | None  # canonical unit; None when non-numeric or unconvertible
-    unit: str
+    value: float | None  # in the analyte's unit; None when non-numeric or unconvertible
+    unit: str  # as displayed
     evidence: str
     censor: str | None = None  # "<" or ">" when the report printed a bound ("<0.01", ">90")
     flag: str | None = None
@@ -49,6 +53,7 @@ class Fact:
     collected: datetime | None = None
     doc: int | None = None
     row: LabRow | None = None
+    test: LabTest | None = None  # the lab knowledge base test the row reports
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,7 @@ class CaseFacts:
     def has_value(self, name: str, analytes: dict[str, Analyte]) -> bool:
         """A usable value exists (numeric; or any text for text-only tests like nitrite)."""
         facts = self.labs.get(name) or self.derived.get(name) or []
-        text_only = name in analytes and analytes[name].unit == ""
+        text_only = name in analytes and analytes[name].text_only
         return any(f.value is not None or (text_only and f.text.strip()) for f in facts)
 
 
@@ -121,16 +126,18 @@ def build_facts(
     for doc, rows in lab_documents:
         for row in rows:
             facts.lab_rows.append((doc, row))
-            for key in analytes_for_row(row, knowledge):
-                fact = lab_fact(row, knowledge.analytes[key], knowledge, doc=doc)
+            for key, test in analyte_tests_for_row(row, knowledge):
+                fact = lab_fact(row, knowledge.analytes[key], test, knowledge, facts.sex, doc=doc)
                 facts.labs.setdefault(key, []).append(fact)
     for previous in previous_labs:
         facts.previous_rows.append(previous)
-        for key in analytes_for_row(previous.row, knowledge):
+        for key, test in analyte_tests_for_row(previous.row, knowledge):
             fact = lab_fact(
                 previous.row,
                 knowledge.analytes[key],
+                test,
                 knowledge,
+                facts.sex,
                 time="previous",
                 collected=as_datetime(previous.collected),
                 label=previous.label,
@@ -143,39 +150,59 @@ def build_facts(
     return facts
 
 
-def analytes_for_row(row: LabRow, knowledge: InsightKnowledge) -> list[str]:
-    """Analytes a row belongs to: by LOINC; by name only when the row has no LOINC at all.
+def row_tests(row: LabRow, labs: LabKnowledge) -> list[LabTest]:
+    """The lab tests a row reports: by LOINC; by name only when the row has no LOINC at all.
 
-    A LOINC we do not list is a test no rule reads (MCH, eAG...); guessing from its name would
-    let "Mean Corpuscular Hemoglobin" pass for hemoglobin.
+    A LOINC the lab knowledge base does not know is a test no rule reads; guessing from its name
+    would let a coded "Mean Corpuscular Hemoglobin" pass for hemoglobin. With a LOINC, the name
+    may still say which variety of a generic code the row is ("Glucose, Fasting" coded 2345-7,
+    serum glucose): a sibling test measured the same way (same group, specimen and unit) that
+    the name resolves to counts too.
     """
-    names = [n for n in (row.test, row.test_printed) if n]
-    keys: list[str] = []
-    if row.loinc:
-        keys.extend(knowledge.loinc_index.get(row.loinc, ()))
-        for analyte in knowledge.analytes.values():
-            if (
-                analyte.key not in keys
-                and row.loinc in analyte.loinc_if_named
-                and _matches(names, analyte.names_with_loinc)
-                and not _matches(names, analyte.exclude_names)
-            ):
-                keys.append(analyte.key)
-        return keys
-    for analyte in knowledge.analytes.values():
-        if _matches(names, analyte.names) and not _matches(names, analyte.exclude_names):
-            keys.append(analyte.key)
-    return keys
+    named = _named_test(row, labs)
+    if not row.loinc:
+        return [named] if named is not None else []
+    coded = labs.by_loinc(row.loinc)
+    if coded is None:
+        return []
+    if named is not None and named is not coded and _same_measurement(coded, named):
+        return [coded, named]
+    return [coded]
 
 
-def _matches(names: list[str], patterns: tuple[re.Pattern[str], ...]) -> bool:
-    return any(p.search(name) for p in patterns for name in names)
+def _named_test(row: LabRow, labs: LabKnowledge) -> LabTest | None:
+    for name in (row.test, row.test_printed):
+        if name:
+            match = labs.lookup_test(name)
+            if match is not None:
+                return match.test
+    return None
+
+
+def _same_measurement(a: LabTest, b: LabTest) -> bool:
+    return bool(set(a.groups) & set(b.groups)) and a.specimen == b.specimen and a.unit == b.unit
+
+
+def analyte_tests_for_row(row: LabRow, knowledge: InsightKnowledge) -> list[tuple[str, LabTest]]:
+    """(analyte key, the row's test it reads) for every analyte the row belongs to."""
+    found: dict[str, LabTest] = {}
+    for test in row_tests(row, knowledge.labs):
+        for key in knowledge.analytes_by_test.get(test.key, ()):
+            found.setdefault(key, test)
+    return list(found.items())
+
+
+def analytes_for_row(row: LabRow, knowledge: InsightKnowledge) -> list[str]:
+    """The analyte keys a row belongs to (see row_tests)."""
+    return [key for key, _ in analyte_tests_for_row(row, knowledge)]
 
 
 def lab_fact(
     row: LabRow,
     analyte: Analyte,
+    test: LabTest,
     knowledge: InsightKnowledge,
+    sex: str = "unknown",
     *,
     doc: int | None = None,
     time: str = "current",
@@ -183,7 +210,9 @@ def lab_fact(
     label: str = "previous",
 ) -> Fact:
     raw = row.value if row.value is not None and math.isfinite(row.value) else None
-    converted = to_canonical(raw, row.unit, analyte.unit, analyte.units, analyte.plausible)
+    converted = read_value(
+        raw, row.unit, test, analyte.unit, knowledge.labs, unit_code=row.unit_ucum
+    )
     value = converted.value if converted is not None else None
     weight = knowledge.policy.assumed_unit_weight if converted and converted.assumed else 1.0
     text = (row.value_text or "").strip()
@@ -192,8 +221,8 @@ def lab_fact(
     if raw is not None and row.ref_high is not None and math.isfinite(row.ref_high):
         if row.ref_high > 0:
             uln_ratio = raw / row.ref_high
-    elif value is not None and analyte.default_high:
-        uln_ratio = value / analyte.default_high
+    elif value is not None:
+        uln_ratio = _default_uln_ratio(value, analyte, test, sex)
     if time == "previous":
         when = f" ({collected:%Y-%m-%d})" if collected else ""
         evidence = f"{label}{when}: {describe_row(row)}"
@@ -202,7 +231,7 @@ def lab_fact(
     return Fact(
         name=analyte.key,
         value=value,
-        unit=analyte.unit,
+        unit=analyte.unit_display,
         evidence=evidence,
         censor=censor,
         flag=effective_flag(row),
@@ -213,7 +242,22 @@ def lab_fact(
         collected=collected,
         doc=doc,
         row=row,
+        test=test,
     )
+
+
+def value_in_test_unit(value: float, analyte: Analyte, test: LabTest) -> float | None:
+    """An analyte's value in its test's canonical unit, the unit the test's limits are in."""
+    return value if analyte.unit == test.unit else test.convert(value, analyte.unit, test.unit)
+
+
+def _default_uln_ratio(value: float, analyte: Analyte, test: LabTest, sex: str) -> float | None:
+    """Value / the lab knowledge base's upper reference limit, for a report that printed none."""
+    reference = test.reference(sex)
+    in_test_unit = value_in_test_unit(value, analyte, test)
+    if reference is None or reference.high is None or reference.high <= 0 or in_test_unit is None:
+        return None
+    return in_test_unit / reference.high
 
 
 def effective_flag(row: LabRow) -> str | None:

@@ -2,6 +2,10 @@
 
 Validation is strict and happens once at load: a typo in a rule file should stop the app
 with a message naming the file and the rule, not silently make a rule never fire.
+
+Facts about lab tests (LOINC codes, aliases, units and their factors, reference intervals,
+critical limits, plausibility) are not repeated here: the caller passes the LabKnowledge it
+loaded once, and analytes.json only says which of its tests each rule key reads.
 """
 
 from __future__ import annotations
@@ -14,14 +18,15 @@ from pathlib import Path
 from typing import Any, cast
 
 from medmitra_desktop.analysis.insights.model import Severity
-from medmitra_desktop.analysis.insights.units import UnitConversion, normalize_unit
 from medmitra_desktop.analysis.insights.vocabulary import DERIVED_UNITS
+from medmitra_desktop.analysis.labs.knowledge import LabKnowledge, LabTest
 
 COMPARISON_OPS = frozenset({"<", "<=", ">", ">=", "between"})
 LAB_FLAGS = frozenset({"LL", "L", "N", "H", "HH", "A"})
 SEVERITIES = frozenset({"critical", "warning", "info"})
 SEXES = frozenset({"male", "female", "unknown"})
 ULN_UNIT = "xULN"
+TESTS_FILE = "resources/knowledge/lab_tests.json"
 # Keys that document an expression and never change its meaning.
 _COMMENT_KEYS = frozenset({"source", "note", "about"})
 
@@ -32,18 +37,18 @@ class InsightKnowledgeError(ValueError):
 
 @dataclass(frozen=True)
 class Analyte:
+    """A key the rules use ("glucose_any"), read from one or more lab knowledge base tests."""
+
     key: str
     label: str
-    loinc: frozenset[str]
-    unit: str
-    units: dict[str, UnitConversion]
-    plausible: tuple[float, float]
-    default_low: float | None
-    default_high: float | None
-    names: tuple[re.Pattern[str], ...]
-    exclude_names: tuple[re.Pattern[str], ...]
-    loinc_if_named: frozenset[str] = frozenset()
-    names_with_loinc: tuple[re.Pattern[str], ...] = ()
+    tests: tuple[LabTest, ...]
+    unit: str | None  # UCUM code values are compared in (the first test's canonical unit)
+    unit_display: str  # how that unit prints ("" when the results are words)
+
+    @property
+    def text_only(self) -> bool:
+        """Results are words ("Positive", "2+"), not numbers in a unit (urine nitrite)."""
+        return self.unit is None
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,9 @@ class Rule:
 
 @dataclass(frozen=True)
 class CriticalLimit:
+    """An insights alert limit: on a derived value, or a warning on an analyte. Critical limits
+    of lab tests themselves are LabTest.critical_low / critical_high."""
+
     name: str  # analyte key or derived name
     low: float | None
     high: float | None
@@ -106,13 +114,14 @@ class Policy:
 
 @dataclass(frozen=True)
 class InsightKnowledge:
+    labs: LabKnowledge  # the one source of facts about lab tests
     analytes: dict[str, Analyte]
-    loinc_index: dict[str, tuple[str, ...]]
+    analytes_by_test: dict[str, tuple[str, ...]]  # lab test key -> analyte keys reading it
     derived_params: dict[str, Any]
     icd10: dict[str, str]
     definitions: dict[str, Mapping[str, Any]]
     rules: tuple[Rule, ...]  # in evaluation order: a rule comes after every rule it refers to
-    critical_labs: tuple[CriticalLimit, ...]
+    lab_warnings: tuple[CriticalLimit, ...]
     critical_derived: tuple[CriticalLimit, ...]
     report_critical_markers: frozenset[str]
     policy: Policy
@@ -128,8 +137,9 @@ class InsightKnowledge:
         return {rule.icd10 for rule in self.rules}
 
 
-def load_insight_knowledge(resources_dir: Path) -> InsightKnowledge:
-    """Read resources/insights/ (pass resources/ or resources/insights/ itself)."""
+def load_insight_knowledge(resources_dir: Path, labs: LabKnowledge) -> InsightKnowledge:
+    """Read resources/insights/ (pass resources/ or resources/insights/ itself) over the lab
+    knowledge base the caller loaded (load_lab_knowledge), whose tests the rules read."""
     base = resources_dir / "insights" if (resources_dir / "insights").is_dir() else resources_dir
     analytes_doc = _read_json(base / "analytes.json")
     derived_doc = _read_json(base / "derived.json")
@@ -139,13 +149,13 @@ def load_insight_knowledge(resources_dir: Path) -> InsightKnowledge:
     definitions_doc = _read_json(base / "rules" / "definitions.json")
 
     analytes = {
-        key: _parse_analyte(key, spec)
+        key: _parse_analyte(key, spec, labs)
         for key, spec in _dict(analytes_doc, "analytes", "analytes.json").items()
     }
-    loinc_index: dict[str, list[str]] = {}
+    by_test: dict[str, list[str]] = {}
     for analyte in analytes.values():
-        for code in analyte.loinc:
-            loinc_index.setdefault(code, []).append(analyte.key)
+        for test in analyte.tests:
+            by_test.setdefault(test.key, []).append(analyte.key)
     icd10 = {str(k): str(v) for k, v in _dict(icd_doc, "codes", "icd10_subset.json").items()}
     definitions = dict(_dict(definitions_doc, "definitions", "rules/definitions.json"))
 
@@ -161,20 +171,21 @@ def load_insight_knowledge(resources_dir: Path) -> InsightKnowledge:
         rules.extend(_parse_rule(entry, path.name) for entry in entries)
 
     knowledge = InsightKnowledge(
+        labs=labs,
         analytes=analytes,
-        loinc_index={code: tuple(keys) for code, keys in loinc_index.items()},
+        analytes_by_test={test: tuple(keys) for test, keys in by_test.items()},
         derived_params={k: v for k, v in derived_doc.items() if isinstance(v, dict)},
         icd10=icd10,
         definitions=definitions,
         rules=tuple(_evaluation_order(rules)),
-        critical_labs=tuple(_parse_limits(critical_doc, "labs", "analyte", analytes)),
+        lab_warnings=tuple(_parse_lab_warnings(critical_doc, analytes)),
         critical_derived=tuple(_parse_limits(critical_doc, "derived", "derived", DERIVED_UNITS)),
         report_critical_markers=frozenset(
             str(m).upper() for m in critical_doc.get("report_critical_markers", [])
         ),
         policy=_parse_policy(policy_doc),
         sources={
-            "analytes": str(analytes_doc.get("source", "")),
+            "labs": f"{TESTS_FILE} {labs.version}".strip(),
             "icd10": str(icd_doc.get("source", "")),
             "critical_values": str(critical_doc.get("source", "")),
         },
@@ -213,37 +224,38 @@ def _patterns(values: Any, where: str) -> tuple[re.Pattern[str], ...]:
         raise InsightKnowledgeError(f"{where}: bad name pattern ({exc})") from exc
 
 
-def _parse_analyte(key: str, spec: Mapping[str, Any]) -> Analyte:
+def _parse_analyte(key: str, spec: Any, labs: LabKnowledge) -> Analyte:
     where = f"analytes.json: {key}"
-    try:
-        units: dict[str, UnitConversion] = {}
-        for printed, conv in (spec.get("units") or {}).items():
-            if isinstance(conv, dict):
-                units[normalize_unit(printed)] = UnitConversion(
-                    float(conv["factor"]), float(conv.get("offset", 0.0))
-                )
-            else:
-                units[normalize_unit(printed)] = UnitConversion(float(conv))
-        low, high = spec.get("plausible", [0, 0])
-        with_loinc = spec.get("names_with_loinc") or {}
-        return Analyte(
-            key=key,
-            label=str(spec["label"]),
-            loinc=frozenset(str(c) for c in spec.get("loinc", [])),
-            unit=str(spec["unit"]),
-            units=units,
-            plausible=(float(low), float(high)),
-            default_low=_opt_float(spec.get("default_low")),
-            default_high=_opt_float(spec.get("default_high")),
-            names=_patterns(spec.get("names"), where),
-            exclude_names=_patterns(spec.get("exclude_names"), where),
-            loinc_if_named=frozenset(str(c) for c in with_loinc.get("loinc", [])),
-            names_with_loinc=_patterns(with_loinc.get("names"), where),
+    if not isinstance(spec, dict):
+        raise InsightKnowledgeError(f"{where}: expected an object with 'tests'")
+    extra = set(spec) - {"tests", "label"} - _COMMENT_KEYS
+    if extra:
+        raise InsightKnowledgeError(
+            f"{where}: unexpected keys {sorted(extra)} (facts about a test belong in {TESTS_FILE})"
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, InsightKnowledgeError):
-            raise
-        raise InsightKnowledgeError(f"{where}: {exc!r}") from exc
+    names = spec.get("tests")
+    if not _str_list(names):
+        raise InsightKnowledgeError(f"{where}: 'tests' must list lab test keys of {TESTS_FILE}")
+    tests = []
+    for name in names:
+        try:
+            tests.append(labs.test(name))
+        except KeyError:
+            raise InsightKnowledgeError(f"{where}: no lab test '{name}' in {TESTS_FILE}") from None
+    unit = tests[0].unit
+    for test in tests[1:]:
+        if (unit is None) != (test.unit is None) or (unit is not None and unit not in test.units):
+            raise InsightKnowledgeError(
+                f"{where}: lab test '{test.key}' cannot be read in {unit or 'words'} "
+                f"(the unit of '{tests[0].key}')"
+            )
+    return Analyte(
+        key=key,
+        label=str(spec.get("label") or tests[0].name),
+        tests=tuple(tests),
+        unit=unit,
+        unit_display=(labs.unit_display(unit) or unit) if unit else "",
+    )
 
 
 def _opt_float(value: Any) -> float | None:
@@ -288,6 +300,26 @@ def _parse_rule(entry: Any, file: str) -> Rule:
         if isinstance(exc, InsightKnowledgeError):
             raise
         raise InsightKnowledgeError(f"{where}: {exc!r}") from exc
+
+
+def _parse_lab_warnings(
+    doc: Mapping[str, Any], analytes: Mapping[str, Analyte]
+) -> list[CriticalLimit]:
+    if "labs" in doc:
+        raise InsightKnowledgeError(
+            f"critical_values.json: critical limits of lab tests belong in {TESTS_FILE} "
+            "(critical_low / critical_high); this file holds only 'lab_warnings'"
+        )
+    limits = _parse_limits(doc, "lab_warnings", "analyte", analytes)
+    for limit in limits:
+        if limit.severity == "critical":
+            raise InsightKnowledgeError(
+                f"critical_values.json: {limit.name}: a critical limit of a lab test belongs "
+                f"in {TESTS_FILE}; lab_warnings are 'warning' or 'info'"
+            )
+        if analytes[limit.name].text_only:
+            raise InsightKnowledgeError(f"critical_values.json: {limit.name}: not numeric")
+    return limits
 
 
 def _parse_limits(
@@ -504,14 +536,26 @@ def _check_analyte_atom(
             if not isinstance(fallback, dict):
                 raise InsightKnowledgeError(f"{where}: 'else' must be a comparison")
             _only(set(fallback), {"op", "value", "unit"}, where)
-            _check_comparison(fallback, analyte.unit, where, allow_uln=True)
+            _check_analyte_comparison(fallback, analyte, knowledge.labs, where)
     elif "result" in keys:
         _only(keys, base | {"result"}, where)
         if expr["result"] not in ("positive", "negative"):
             raise InsightKnowledgeError(f"{where}: result must be 'positive' or 'negative'")
     else:
         _only(keys, base | {"op", "value", "unit"}, where)
-        _check_comparison(expr, analyte.unit, where, allow_uln=True)
+        _check_analyte_comparison(expr, analyte, knowledge.labs, where)
+
+
+def _check_analyte_comparison(
+    expr: Mapping[str, Any], analyte: Analyte, labs: LabKnowledge, where: str
+) -> None:
+    """A threshold on a lab value states the analyte's unit, spelled any way the lab unit
+    registry knows ("10^3/uL" for 10*3/uL), or xULN."""
+    if analyte.unit is None:
+        raise InsightKnowledgeError(f"{where}: '{analyte.key}' results are words, not numbers")
+    stated = expr.get("unit")
+    same = isinstance(stated, str) and analyte.unit in (stated, labs.unit_code(stated))
+    _check_comparison(expr, stated if same else analyte.unit_display, where, allow_uln=True)
 
 
 def _check_comparison(expr: Mapping[str, Any], unit: str, where: str, *, allow_uln: bool) -> None:

@@ -1,37 +1,16 @@
-"""Printed units -> canonical units, so one threshold in a rule file serves every lab's report."""
+"""A printed lab value in the unit a rule reads it in, so one threshold serves every report.
+
+Nothing about units is kept here: the printed spelling is looked up in the lab unit registry
+(resources/knowledge/lab_units.json) and converted with the test's own factors and plausibility
+limits (resources/knowledge/lab_tests.json, through LabTest).
+"""
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
-_SUPERSCRIPTS = str.maketrans({"²": "2", "³": "3", "⁶": "6", "⁹": "9", "¹": "1", "⁰": "0"})
-_PER_CUBIC_MM = re.compile(r"(cu\.?mm|cmm|mm\^?3)")
-_POWER_OF_TEN = re.compile(r"10(?:\^|e|\*)?(\d{1,2})")
-
-
-@dataclass(frozen=True)
-class UnitConversion:
-    factor: float
-    offset: float = 0.0
-
-    def apply(self, value: float) -> float:
-        return value * self.factor + self.offset
-
-
-def normalize_unit(unit: str | None) -> str:
-    """One spelling per unit: 'x10E3/µL', '10^3/cumm' and 'x 10³/uL' all become '10^3/ul'."""
-    if not unit:
-        return ""
-    text = unit.translate(_SUPERSCRIPTS).lower()
-    text = text.replace("µ", "u").replace("μ", "u").replace("mcg", "ug").replace("mcl", "ul")
-    text = re.sub(r"\s+", "", text)
-    text = text.strip(".()[]")
-    text = _PER_CUBIC_MM.sub("ul", text)
-    if text.startswith("x10"):
-        text = text[1:]
-    return _POWER_OF_TEN.sub(lambda m: f"10^{m.group(1)}", text)
+from medmitra_desktop.analysis.labs.knowledge import LabKnowledge, LabTest
 
 
 @dataclass(frozen=True)
@@ -40,30 +19,53 @@ class Converted:
     assumed: bool  # True when the unit was missing or unknown and guessed from plausibility
 
 
-def to_canonical(
+def read_value(
     value: float | None,
-    unit: str | None,
-    canonical: str,
-    conversions: dict[str, UnitConversion],
-    plausible: tuple[float, float],
+    printed_unit: str | None,
+    test: LabTest,
+    to_unit: str | None,
+    labs: LabKnowledge,
+    *,
+    unit_code: str | None = None,
 ) -> Converted | None:
-    """Convert a printed value; None when the unit is unknown and no guess is safe."""
+    """`value` as printed with `printed_unit` (or the UCUM `unit_code` the parser already
+    resolved), expressed in `to_unit`, one of the test's units; None when the unit is unknown
+    and no guess is safe. With `to_unit` None the results are words and a number stays as is."""
     if value is None or not math.isfinite(value):
         return None
-    key = normalize_unit(unit)
-    if key == normalize_unit(canonical):
+    if to_unit is None:
         return Converted(value, assumed=False)
-    conversion = conversions.get(key)
-    if conversion is not None:
-        return Converted(conversion.apply(value), assumed=False)
-    # No (or an OCR-damaged) unit: accept only a reading that is plausible in exactly one unit,
-    # because a wrong guess (creatinine 88 read as mg/dL) is worse than no value.
-    low, high = plausible
-    if low <= value <= high:
-        return Converted(value, assumed=bool(key) or bool(canonical))
-    guesses = {
-        round(c.apply(value), 6) for c in conversions.values() if low <= c.apply(value) <= high
-    }
+    code = unit_code or labs.unit_code(printed_unit)
+    converted = test.convert(value, code, to_unit)
+    if converted is not None:
+        return Converted(converted, assumed=False)
+    printed = bool((printed_unit or "").strip())
+    if printed and code is None:
+        # A damaged or variant spelling ("umo1/L", "cu. microns"): the registry spelling it is
+        # closest to, as the lab parser reads it, if the test is measured in it.
+        match = labs.match_unit(printed_unit or "")
+        if match is not None and test.plausible_in(value, match.code):
+            repaired = test.convert(value, match.code, to_unit)
+            if repaired is not None:
+                return Converted(repaired, assumed=True)
+    # No unit, or one this test is not measured in: accept only a reading that is plausible in
+    # exactly one unit, because a wrong guess (creatinine 88 read as mg/dL) is worse than none.
+    if test.unit is not None and test.plausible_in(value, test.unit):
+        as_canonical = test.convert(value, test.unit, to_unit)
+        if as_canonical is not None:
+            return Converted(as_canonical, assumed=printed or not dimensionless(test.unit))
+    guesses = set()
+    for unit in test.units:
+        if unit != test.unit and test.plausible_in(value, unit):
+            guess = test.convert(value, unit, to_unit)
+            if guess is not None:
+                guesses.add(round(guess, 6))
     if len(guesses) == 1:
         return Converted(guesses.pop(), assumed=True)
     return None
+
+
+def dimensionless(unit_code: str | None) -> bool:
+    """A UCUM annotation alone ("{INR}", "{ratio}") is the unit one: a result printed without a
+    unit is then not missing one."""
+    return unit_code is None or (unit_code.startswith("{") and unit_code.endswith("}"))

@@ -128,6 +128,12 @@ class LabTest:
         conv = self.units.get(unit_code) if unit_code else None
         return None if conv is None else conv.from_canonical(value)
 
+    def convert(self, value: float, unit_code: str | None, to_unit: str | None) -> float | None:
+        """The value printed in one unit of this test expressed in another ("7.0 mmol/L" of
+        glucose in mg/dL); None when either unit is not one the test is measured in."""
+        canonical = self.to_canonical(value, unit_code)
+        return None if canonical is None else self.from_canonical(canonical, to_unit)
+
     def plausible_canonical(self, value: float) -> bool:
         if self.plausible is None:
             return True

@@ -18,6 +18,7 @@ from medmitra_desktop.analysis.insights import (
 from medmitra_desktop.analysis.insights.derived import compute_derived
 from medmitra_desktop.analysis.insights.differential import RuleHit, evaluate_rules
 from medmitra_desktop.analysis.insights.facts import CaseFacts, build_facts
+from medmitra_desktop.analysis.labs import LabKnowledge, load_lab_knowledge
 from medmitra_desktop.analysis.labs.model import LabRow
 from medmitra_desktop.analysis.radiology.model import Observation, RadiologyReport
 
@@ -25,8 +26,14 @@ RESOURCES = Path(__file__).resolve().parents[3] / "resources"
 
 
 @cache
+def lab_knowledge() -> LabKnowledge:
+    return load_lab_knowledge(RESOURCES)
+
+
+@cache
 def knowledge() -> InsightKnowledge:
-    return load_insight_knowledge(RESOURCES)
+    """The rules over the lab knowledge base they read, both loaded once (as Knowledge.load)."""
+    return load_insight_knowledge(RESOURCES, lab_knowledge())
 
 
 def lab(
@@ -133,6 +140,7 @@ def run(
     radiology: Sequence[RadiologyReport] = (),
     previous: Sequence[PreviousLab] = (),
     collected_at: datetime | None = None,
+    kb: InsightKnowledge | None = None,
 ) -> CaseInsights:
     lab_documents = [(0, list(rows))] if rows else []
     radiology_documents = [(index + 1, r) for index, r in enumerate(radiology)]
@@ -142,7 +150,7 @@ def run(
         notes=notes,
         lab_documents=lab_documents,
         radiology_documents=radiology_documents,
-        knowledge=knowledge(),
+        knowledge=kb or knowledge(),
         previous_labs=previous,
         collected_at=collected_at,
     )

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
+from types import MappingProxyType
 
 import pytest
 
 from medmitra_desktop.analysis.insights import PreviousLab
 from medmitra_desktop.analysis.insights.derived import egfr_ckd_epi_2021, kdigo_stage
-from medmitra_desktop.analysis.insights.units import UnitConversion, normalize_unit, to_canonical
+from medmitra_desktop.analysis.insights.units import Converted, read_value
+from medmitra_desktop.analysis.labs.knowledge import Conversion
 from tests.analysis.insights.insights_helpers import (
     creatinine,
     facts_for,
     glucose,
     knowledge,
     lab,
+    lab_knowledge,
     mcv,
     rbc,
 )
@@ -76,29 +80,42 @@ def test_kdigo_stages(value: float, stage: str) -> None:
     assert kdigo_stage(value, knowledge().derived_params["kdigo_g_stages"]) == stage
 
 
+def _read(key: str, value: float, unit: str | None) -> Converted | None:
+    """A value of the analyte's first lab test, printed in `unit`, in the analyte's unit."""
+    a = knowledge().analytes[key]
+    return read_value(value, unit, a.tests[0], a.unit, lab_knowledge())
+
+
 @pytest.mark.parametrize(
-    ("unit", "normalized"),
+    ("unit", "code"),
     [
-        ("x10E3/uL", "10^3/ul"),
-        ("10^3/µL", "10^3/ul"),
-        ("x 10³/µL", "10^3/ul"),
-        ("cells/cumm", "cells/ul"),
-        ("lakhs/cumm", "lakhs/ul"),
-        ("mL/min/1.73m²", "ml/min/1.73m2"),
-        ("mg/dL", "mg/dl"),
-        (None, ""),
+        ("x10E3/uL", "10*3/uL"),
+        ("10^3/µL", "10*3/uL"),
+        ("x 10³/µL", "10*3/uL"),
+        ("cells/cumm", "/uL"),
+        ("lakhs/cumm", "10*5/uL"),
+        ("mL/min/1.73m²", "mL/min/{1.73_m2}"),
+        ("mg/dL", "mg/dL"),
+        (None, None),
     ],
 )
-def test_normalize_unit(unit: str | None, normalized: str) -> None:
-    assert normalize_unit(unit) == normalized
+def test_printed_units_are_read_through_the_lab_unit_registry(
+    unit: str | None, code: str | None
+) -> None:
+    assert lab_knowledge().unit_code(unit) == code
+
+
+def test_analytes_compare_in_the_lab_tests_canonical_units() -> None:
+    analytes = knowledge().analytes
+    assert analytes["wbc"].unit == "10*3/uL"
+    assert analytes["egfr_printed"].unit_display == "mL/min/1.73m2"
+    assert analytes["troponin"].unit == "ng/mL"  # hs assays in ng/L convert to it
+    assert analytes["urine_nitrite"].text_only
 
 
 def test_unit_conversions_into_canonical_units() -> None:
-    analytes = knowledge().analytes
-
     def conv(key: str, value: float, unit: str | None) -> float | None:
-        a = analytes[key]
-        result = to_canonical(value, unit, a.unit, a.units, a.plausible)
+        result = _read(key, value, unit)
         return None if result is None else round(result.value, 2)
 
     assert conv("glucose_any", 7.0, "mmol/L") == 126.11
@@ -112,15 +129,36 @@ def test_unit_conversions_into_canonical_units() -> None:
 
 
 def test_missing_unit_is_guessed_only_when_unambiguous() -> None:
-    a = knowledge().analytes["creatinine"]
-    plain = to_canonical(1.1, None, a.unit, a.units, a.plausible)
+    plain = _read("creatinine", 1.1, None)
     assert plain is not None and plain.value == 1.1 and plain.assumed
-    guessed = to_canonical(97, "umo1/L", a.unit, a.units, a.plausible)  # OCR-damaged unit
+    guessed = _read("creatinine", 97, "umo1/L")  # OCR-damaged unit
     assert guessed is not None and round(guessed.value, 2) == 1.1 and guessed.assumed
-    assert to_canonical(float("inf"), "mg/dL", a.unit, a.units, a.plausible) is None
-    conversions = {"a": UnitConversion(1.0), "b": UnitConversion(2.0)}
-    assert to_canonical(1000, None, "x", conversions, (1, 3000)) is not None
-    assert to_canonical(5000, None, "x", conversions, (1, 20)) is None
+    assert _read("creatinine", float("inf"), "mg/dL") is None
+    inr = _read("inr", 1.2, None)  # a ratio printed without a unit is not missing one
+    assert inr is not None and inr.value == 1.2 and not inr.assumed
+    labs = lab_knowledge()
+    base = labs.test("creatinine")
+    units = MappingProxyType({"mg/dL": Conversion(1.0), "mmol/L": Conversion(2.0),
+                              "umol/L": Conversion(3.0)})  # fmt: skip
+
+    def guess(value: float, plausible: tuple[float, float]) -> Converted | None:
+        test = replace(base, unit="mg/dL", units=units, plausible=plausible)
+        return read_value(value, None, test, "mg/dL", labs)
+
+    assert guess(1000, (1, 3000)) is not None
+    assert guess(5000, (1, 20)) is None
+    assert guess(0.5, (1, 20)) is None  # plausible as mmol/L and as umol/L: no guess
+    only = guess(0.52, (1, 1.1))  # plausible only as mmol/L
+    assert only is not None and only.value == pytest.approx(1.04) and only.assumed
+
+
+def test_damaged_or_variant_unit_is_read_as_the_registry_spelling_it_is_closest_to() -> None:
+    low = _read("creatinine", 20, "umo1/L")  # 20 mg/dL would be plausible too: the print wins
+    assert low is not None and round(low.value, 2) == 0.23 and low.assumed
+    variant = _read("mcv", 65, "cu. microns")
+    assert variant is not None and variant.value == 65
+    assert _read("rbc", 5.5, "millions/uL") is not None
+    assert _read("hemoglobin", 10.2, "furlongs") is not None  # plausible as g/dL only
 
 
 def test_glucose_in_mmol_per_l_reaches_the_diabetes_threshold() -> None:

@@ -1,4 +1,5 @@
-"""The rule files load, are internally consistent, and a broken copy is refused clearly."""
+"""The rule files load, are internally consistent, read the lab knowledge base for every fact
+about a lab test, and a broken copy is refused clearly."""
 
 from __future__ import annotations
 
@@ -10,8 +11,16 @@ from pathlib import Path
 import pytest
 
 from medmitra_desktop.analysis.insights import InsightKnowledgeError, load_insight_knowledge
+from medmitra_desktop.analysis.insights.facts import analytes_for_row
 from medmitra_desktop.analysis.insights.vocabulary import DERIVED_UNITS
-from tests.analysis.insights.insights_helpers import RESOURCES, knowledge
+from medmitra_desktop.analysis.labs import load_lab_knowledge
+from tests.analysis.insights.insights_helpers import (
+    RESOURCES,
+    knowledge,
+    lab,
+    lab_knowledge,
+    run,
+)
 
 ICD10_CM = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$")
 
@@ -26,8 +35,8 @@ def _loinc_check_digit_ok(code: str) -> bool:
 
 
 def test_loads_from_resources_dir_or_insights_dir() -> None:
-    assert load_insight_knowledge(RESOURCES).rules
-    assert load_insight_knowledge(RESOURCES / "insights").rules
+    assert load_insight_knowledge(RESOURCES, lab_knowledge()).rules
+    assert load_insight_knowledge(RESOURCES / "insights", lab_knowledge()).rules
 
 
 def test_every_emittable_code_is_in_the_subset_and_well_formed() -> None:
@@ -68,10 +77,57 @@ def test_brief_codes_are_reachable() -> None:
         assert code in emittable, code
 
 
-def test_analyte_loinc_codes_have_valid_check_digits() -> None:
-    for analyte in knowledge().analytes.values():
-        for code in analyte.loinc | analyte.loinc_if_named:
-            assert _loinc_check_digit_ok(code), (analyte.key, code)
+def test_every_analyte_reads_lab_knowledge_base_tests() -> None:
+    kb = knowledge()
+    for analyte in kb.analytes.values():
+        assert analyte.tests, analyte.key
+        for test in analyte.tests:
+            assert kb.labs.test(test.key) is test, (analyte.key, test.key)
+            assert analyte.key in kb.analytes_by_test[test.key]
+            for code in test.all_loincs:
+                assert _loinc_check_digit_ok(code), (analyte.key, code)
+            if analyte.unit is not None:
+                assert analyte.unit in test.units, (analyte.key, test.key)
+
+
+@pytest.mark.parametrize(
+    ("loinc", "analyte"),
+    [("14749-6", "glucose_any"), ("14771-0", "glucose_fasting"), ("59261-8", "hba1c"),
+     ("14647-2", "cholesterol_total"), ("39469-2", "ldl"), ("14646-4", "hdl"),
+     ("3043-7", "triglycerides"), ("14920-3", "ft4"), ("1744-2", "alt"),
+     ("14631-6", "bilirubin_total"), ("2862-1", "albumin"), ("14685-2", "b12"),
+     ("14732-2", "folate"), ("35365-6", "vitamin_d"), ("83107-3", "ntprobnp"),
+     ("14958-3", "uacr"), ("46418-0", "inr"), ("49563-0", "troponin"),
+     ("89579-7", "troponin"), ("30522-7", "crp")],
+)  # fmt: skip
+def test_codes_are_resolved_by_the_lab_knowledge_base(loinc: str, analyte: str) -> None:
+    """Codes the insights once listed on their own now come from lab_tests.json."""
+    assert analyte in analytes_for_row(lab("Test", loinc, 1.0, None), knowledge())
+
+
+def test_rows_without_loinc_are_named_by_the_lab_alias_lookup() -> None:
+    kb = knowledge()
+    assert analytes_for_row(lab("S. Creatinine", None, 1.0, "mg/dL"), kb) == ["creatinine"]
+    assert analytes_for_row(lab("Total Leucocyte Count", None, 9.0, None), kb) == ["wbc"]
+    assert analytes_for_row(lab("MCH", None, 29, "pg"), kb) == []  # no rule reads it
+    assert analytes_for_row(lab("Pus cells", None, 8, "/hpf"), kb) == ["urine_wbc"]
+
+
+def test_critical_limits_come_from_the_lab_knowledge_base(tmp_path: Path) -> None:
+    """One place to change a limit: an edited lab_tests.json moves the insights alert too."""
+    assert not any(a.severity == "critical" for a in run(lab("K", "2823-3", 5.9, "mmol/L")).alerts)
+    folder = tmp_path / "knowledge"
+    shutil.copytree(RESOURCES / "knowledge", folder)
+    path = folder / "lab_tests.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    for test in doc["tests"]:
+        if test["key"] == "potassium":
+            test["critical_high"] = 5.8
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    edited = load_insight_knowledge(RESOURCES, load_lab_knowledge(folder))
+    alerts = run(lab("K", "2823-3", 5.9, "mmol/L"), kb=edited).alerts
+    assert [a.severity for a in alerts] == ["critical"]
+    assert "per app default (> 5.8 mmol/L)" in alerts[0].message
 
 
 def test_data_files_cite_sources() -> None:
@@ -81,7 +137,7 @@ def test_data_files_cite_sources() -> None:
         if isinstance(spec, dict):
             assert re.search(r"(19|20)\d\d", spec["source"]), name
     critical = json.loads((base / "critical_values.json").read_text())
-    for entry in critical["labs"] + critical["derived"]:
+    for entry in critical["lab_warnings"] + critical["derived"]:
         assert entry["source"]
     assert knowledge().sources["icd10"]
 
@@ -140,32 +196,73 @@ def _edit_rule(base: Path, file: str, rule_id: str, **changes: object) -> None:
 def test_broken_rule_is_refused(copy_dir: Path, changes: dict[str, object], message: str) -> None:
     _edit_rule(copy_dir, "glycaemia.json", "diabetes", **changes)
     with pytest.raises(InsightKnowledgeError, match=message) as caught:
-        load_insight_knowledge(copy_dir)
+        load_insight_knowledge(copy_dir, lab_knowledge())
     assert "diabetes" in str(caught.value) or "cycle" in str(caught.value)
 
 
 def test_duplicate_rule_id_is_refused(copy_dir: Path) -> None:
     _edit_rule(copy_dir, "glycaemia.json", "prediabetes", id="diabetes")
     with pytest.raises(InsightKnowledgeError, match="already used"):
-        load_insight_knowledge(copy_dir)
+        load_insight_knowledge(copy_dir, lab_knowledge())
 
 
 def test_missing_file_is_refused(copy_dir: Path) -> None:
     (copy_dir / "analytes.json").unlink()
     with pytest.raises(InsightKnowledgeError, match=r"analytes\.json"):
-        load_insight_knowledge(copy_dir)
+        load_insight_knowledge(copy_dir, lab_knowledge())
 
 
 def test_unreadable_json_is_refused(copy_dir: Path) -> None:
     (copy_dir / "rules" / "lipids.json").write_text("{not json")
     with pytest.raises(InsightKnowledgeError, match=r"lipids\.json"):
-        load_insight_knowledge(copy_dir)
+        load_insight_knowledge(copy_dir, lab_knowledge())
 
 
 def test_unknown_critical_value_analyte_is_refused(copy_dir: Path) -> None:
     path = copy_dir / "critical_values.json"
     doc = json.loads(path.read_text())
-    doc["labs"].append({"analyte": "unobtainium", "high": 1, "source": "x 2020"})
+    doc["lab_warnings"].append({"analyte": "unobtainium", "high": 1, "severity": "warning",
+                                "source": "x 2020"})  # fmt: skip
     path.write_text(json.dumps(doc))
     with pytest.raises(InsightKnowledgeError, match="unobtainium"):
-        load_insight_knowledge(copy_dir)
+        load_insight_knowledge(copy_dir, lab_knowledge())
+
+
+def _edit_json(path: Path, edit: object) -> None:
+    doc = json.loads(path.read_text())
+    edit(doc)  # type: ignore[operator]
+    path.write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize(
+    ("file", "edit", "message"),
+    [
+        ("analytes.json", lambda d: d["analytes"]["hba1c"].update(tests=["hba1c_ifcc"]),
+         "no lab test 'hba1c_ifcc'"),
+        ("analytes.json", lambda d: d["analytes"]["creatinine"].update(units={"umol/l": 0.0113}),
+         "belong in"),
+        ("analytes.json", lambda d: d["analytes"]["hemoglobin"].update(tests=["hgb", "mcv"]),
+         "cannot be read in g/dL"),
+        ("analytes.json", lambda d: d["analytes"]["hba1c"].update(tests=[]), "'tests' must"),
+        ("critical_values.json",
+         lambda d: d.update(labs=[{"analyte": "sodium", "low": 120, "source": "x 2020"}]),
+         "belong in"),
+        ("critical_values.json",
+         lambda d: d["lab_warnings"].append({"analyte": "sodium", "low": 125,
+                                             "severity": "critical", "source": "x 2020"}),
+         "belongs in"),
+    ],
+)  # fmt: skip
+def test_facts_about_lab_tests_are_refused_outside_the_lab_knowledge_base(
+    copy_dir: Path, file: str, edit: object, message: str
+) -> None:
+    _edit_json(copy_dir / file, edit)
+    with pytest.raises(InsightKnowledgeError, match=message):
+        load_insight_knowledge(copy_dir, lab_knowledge())
+
+
+def test_numeric_threshold_on_a_word_result_is_refused(copy_dir: Path) -> None:
+    when = {"analyte": "urine_nitrite", "op": ">", "value": 1, "unit": "mg/dL"}
+    _edit_rule(copy_dir, "glycaemia.json", "diabetes", when=when)
+    with pytest.raises(InsightKnowledgeError, match="words, not numbers"):
+        load_insight_knowledge(copy_dir, lab_knowledge())

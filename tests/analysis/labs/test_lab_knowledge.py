@@ -231,6 +231,19 @@ def test_conversions_between_units(kb: LabKnowledge) -> None:
     assert glucose.to_canonical(5.0, "fL") is None  # not a unit of glucose
 
 
+def test_conversion_into_any_unit_of_the_test(kb: LabKnowledge) -> None:
+    troponin_hs = kb.test("trop_i_hs")
+    assert troponin_hs.convert(34, "ng/L", "ng/mL") == pytest.approx(0.034)
+    assert troponin_hs.convert(0.05, "ng/mL", "pg/mL") == pytest.approx(50)
+    a1c = kb.test("hba1c")  # an offset, both ways
+    assert a1c.convert(48, "mmol/mol", "%") == pytest.approx(a1c.to_canonical(48, "mmol/mol"))
+    assert a1c.convert(6.5, "%", "mmol/mol") == pytest.approx(a1c.from_canonical(6.5, "mmol/mol"))
+    glucose = kb.test("glucose")
+    assert glucose.convert(7.0, "mmol/L", "mg/dL") == pytest.approx(126.1, abs=0.05)
+    assert glucose.convert(7.0, "fL", "mg/dL") is None
+    assert glucose.convert(7.0, "mmol/L", "fL") is None
+
+
 def test_reference_by_sex_and_union_when_unknown(kb: LabKnowledge) -> None:
     creat = kb.test("creatinine")
     male, female = creat.reference("male"), creat.reference("female")

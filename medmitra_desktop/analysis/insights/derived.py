@@ -123,6 +123,17 @@ def _add(
     return fact
 
 
+def egfr_formula_for(spec: Mapping[str, Any], sex: str | None) -> str:
+    """The equation with this patient's constants, so the note shows what was computed
+    (the general form with a "[female]" term reads as if it applied to everyone)."""
+    if sex not in spec["kappa"]:
+        return str(spec["formula"])
+    kappa, alpha = spec["kappa"][sex], spec["alpha"][sex]
+    text = (f"{spec['constant']} x min(Scr/{kappa},1)^{alpha} x "
+            f"max(Scr/{kappa},1)^{spec['exponent_above_kappa']} x {spec['age_base']}^age")
+    return text + (f" x {spec['female_factor']}" if sex == "female" else "")
+
+
 def _egfr(facts: CaseFacts, params: Mapping[str, Any], shown: list[DerivedValue]) -> None:
     spec = params["egfr_ckd_epi_2021"]
     computed: list[Fact] = []
@@ -141,7 +152,7 @@ def _egfr(facts: CaseFacts, params: Mapping[str, Any], shown: list[DerivedValue]
             "egfr_ckd_epi_2021",
             "eGFR (CKD-EPI 2021)",
             egfr,
-            str(spec["formula"]),
+            egfr_formula_for(spec, facts.sex),
             [creatinine],
             digits=0,
             extra=f"age {facts.age}, {facts.sex}",

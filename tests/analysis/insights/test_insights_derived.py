@@ -242,3 +242,16 @@ def test_rows_without_loinc_are_matched_by_name_and_unknown_loinc_is_not_guessed
 def test_printed_anion_gap_used_when_inputs_missing() -> None:
     facts = facts_for(lab("Anion Gap", "33037-3", 19, "mmol/L"))
     assert _derived(facts, "anion_gap") == [19]
+
+
+def test_egfr_formula_shows_the_patients_own_constants() -> None:
+    from medmitra_desktop.analysis.insights.derived import egfr_formula_for
+
+    spec = {"formula": "general", "constant": 142, "kappa": {"female": 0.7, "male": 0.9},
+            "alpha": {"female": -0.241, "male": -0.302}, "exponent_above_kappa": -1.2,
+            "age_base": 0.9938, "female_factor": 1.012}
+    male = egfr_formula_for(spec, "male")
+    assert "0.9" in male and "-0.302" in male and "1.012" not in male
+    female = egfr_formula_for(spec, "female")
+    assert "0.7" in female and "-0.241" in female and female.endswith("x 1.012")
+    assert egfr_formula_for(spec, None) == "general"

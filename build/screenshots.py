@@ -6,7 +6,9 @@
 Opens MedMitra Desktop on DIR (a demo database: create cases first, e.g. with
 `medmitra-desktop cases create`), lets queued analysis finish, and writes one PNG per view:
 the case list, then the detail of the first case (or --case NAME) tab by tab, its dialogs,
-and the same tabs in the dark palette. The pixels come from the X server
+and the same tabs in the dark palette; then a PDF in the document viewer and the SOAP note
+signed (the demo folder gets a doctor name and a signed revision for that), light and
+dark. The pixels come from the X server
 (QScreen.grabWindow), so they are what a doctor sees.
 """
 
@@ -15,15 +17,19 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QDate, QItemSelectionModel, QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QDialog
 
-from medmitra_desktop.app import open_app
+from medmitra_desktop.app import AppContext, open_app
+from medmitra_desktop.domain.enums import CaseStatus
+from medmitra_desktop.domain.records import CaseQuery, DocumentRecord
 from medmitra_desktop.ui.gui import make_jobs
 from medmitra_desktop.ui.main_window import MainWindow
 from medmitra_desktop.ui.theme import ThemeController
+from medmitra_desktop.ui.views import evidence
 from medmitra_desktop.ui.views.case_detail import (
     DOCUMENTS_TAB,
     HISTORY_TAB,
@@ -31,6 +37,7 @@ from medmitra_desktop.ui.views.case_detail import (
     MEDICATIONS_TAB,
     RADIOLOGY_TAB,
     SUMMARY_TAB,
+    CaseDetailView,
 )
 from medmitra_desktop.ui.views.case_edit_dialog import CaseEditDialog
 from medmitra_desktop.ui.views.medication_review_dialog import MedicationReviewDialog
@@ -160,6 +167,8 @@ def main() -> int:
             lambda: themes.apply("dark"),
         ])
         shoot_tabs("_dark")
+        add_case_list_shots(steps, shoot, window, themes)
+        add_viewer_and_soap_shots(steps, shoot, context, runner, themes, args.case)
         QTimer.singleShot(STEP_MS, run_steps)
 
     runner.idle.connect(lambda: QTimer.singleShot(500, finish))
@@ -169,6 +178,168 @@ def main() -> int:
     finally:
         runner.stop()
         context.close()
+
+
+def _case_with_a_pdf(context: AppContext, name: str) -> str | None:
+    """The case of `name` (or any case) with the longest PDF the viewer can show."""
+    best: tuple[int, str] | None = None
+    for item in context.cases.iter_all(CaseQuery()):
+        if name.casefold() not in item.patient_name.casefold():
+            continue
+        case = context.cases.get_case(item.case_id)
+        pages = max((d.pages or 0 for d in case.documents
+                     if d.mime_type == "application/pdf" and d.status.value == "ok"),
+                    default=0)
+        if pages and (best is None or pages > best[0]):
+            best = (pages, item.case_id)
+    return best[1] if best else None
+
+
+def _sign_soap_note(context: AppContext, case_id: str) -> None:
+    """Save the draft as the editor would (files named, not "doc 0") and sign it, unless
+    the latest revision is signed already. Sets a demo doctor name in the demo data
+    folder's settings when it has none."""
+    settings = context.settings.load()
+    if not settings.doctor_name:
+        settings = context.settings.save(replace(settings, doctor_name="Asha Rao"))
+    revisions = context.soap_notes.revisions(case_id)
+    if revisions and revisions[-1].signed:
+        return
+    if not revisions:
+        draft = context.soap_notes.current(case_id)
+        documents = context.cases.get_case(case_id).documents
+        context.soap_notes.save(case_id, user_id="dr-demo", based_on=0, sections={
+            name: evidence.plain(getattr(draft, name), documents)
+            for name in ("subjective", "objective", "assessment", "plan")})
+    context.soap_notes.sign(case_id, user_id="dr-demo", doctor_name=settings.doctor_name)
+
+
+def add_viewer_and_soap_shots(steps: list[Callable[[], object]],
+                              shoot: Callable[[str], None], context: AppContext,
+                              runner: AnalysisRunner, themes: ThemeController,
+                              case_name: str) -> None:
+    """The Documents tab with a PDF in the viewer beside its text, and the Summary tab
+    with the SOAP note signed, light and dark. Shown in a detail view given every
+    service (the document viewer needs the file store, the SOAP editor its services)."""
+    holder: list[CaseDetailView] = []
+
+    def open_view() -> None:
+        case_id = _case_with_a_pdf(context, case_name) or _case_with_a_pdf(context, "")
+        if case_id is None:
+            print("no analysed case with a PDF: viewer shots skipped", file=sys.stderr)
+            steps.clear()
+            return
+        _sign_soap_note(context, case_id)
+        view = CaseDetailView(context.cases, context.results, "dr-demo",
+                              files=context.files, soap_notes=context.soap_notes,
+                              settings=context.settings, runner=runner)
+        view.setWindowTitle("MedMitra Desktop")
+        view.resize(1280, 720)
+        view.move(0, 0)
+        view.show()
+        view.raise_()
+        view.open_case(case_id)
+        holder.append(view)
+
+    def documents_tab() -> None:
+        view = holder[0]
+        view.tabs.setCurrentIndex(DOCUMENTS_TAB)
+        for document in view.documents.model.rows:
+            if document.mime_type == "application/pdf" and document.status.value == "ok":
+                view.documents.show_document(document.document_id, 2)
+                return
+
+    def zoom_in() -> None:
+        holder[0].documents.viewer.zoom_in()
+
+    def document_of_kind(wanted: Callable[[DocumentRecord], bool]) -> Callable[[], None]:
+        def show() -> None:
+            documents = holder[0].documents
+            for document in documents.model.rows:
+                if wanted(document):
+                    documents.show_document(document.document_id)
+                    return
+        return show
+
+    def close_view() -> None:
+        holder[0].close()
+
+    for suffix, theme in (("", "light"), ("_dark", "dark")):
+        steps.extend([
+            lambda theme=theme: themes.apply(theme),
+            *([open_view] if not suffix else []),
+            lambda: holder[0].tabs.setCurrentIndex(SUMMARY_TAB),
+            lambda suffix=suffix: shoot(f"case_detail_soap_signed{suffix}"),
+            documents_tab,
+            lambda: None,  # the file loads off the GUI thread
+            lambda suffix=suffix: shoot(f"case_detail_viewer_pdf{suffix}"),
+        ])
+    steps.extend([
+        zoom_in, lambda: shoot("case_detail_viewer_pdf_zoomed_dark"),
+        lambda: themes.apply("light"),
+        document_of_kind(lambda d: d.status.value == "needs_password"),
+        lambda: None,
+        lambda: shoot("case_detail_viewer_password"),
+        document_of_kind(lambda d: d.mime_type.startswith("image/")),
+        lambda: None,
+        lambda: shoot("case_detail_viewer_image"),
+        close_view,
+    ])
+
+
+def add_case_list_shots(steps: list[Callable[[], object]], shoot: Callable[[str], None],
+                        window: MainWindow, themes: ThemeController) -> None:
+    """The case list in the dark palette, then (light) with filters on, with the context
+    menu open on two selected cases, and the trash. Leaves the list as it found it."""
+    menus: list[object] = []
+
+    def select_rows(count: int) -> None:
+        selection = window.table.selectionModel()
+        selection.clearSelection()
+        for row in range(min(count, window.model.rowCount())):
+            selection.select(window.model.index(row, 0),
+                             QItemSelectionModel.SelectionFlag.Select
+                             | QItemSelectionModel.SelectionFlag.Rows)
+
+    def filters_on() -> None:
+        bar = window.filters
+        bar.status_buttons[CaseStatus.COMPLETED].setChecked(True)
+        bar.age_from.setValue(30)
+        bar.created_from.setDate(QDate.currentDate().addDays(-30))
+        window.apply_search()
+
+    def open_menu() -> None:
+        select_rows(2)
+        menu = window.build_context_menu()
+        menu.popup(window.table.viewport().mapToGlobal(
+            window.table.visualRect(window.model.index(1, 0)).center()))
+        menus.append(menu)
+
+    def close_menu() -> None:
+        for menu in menus:
+            menu.close()  # type: ignore[attr-defined]
+
+    def trash(on: bool) -> None:
+        window.trash_action.setChecked(on)
+        if on:
+            select_rows(1)
+
+    steps.extend([
+        window.show_list,
+        lambda: select_rows(1),
+        lambda: shoot("case_list_dark"),
+        lambda: themes.apply("light"),
+        filters_on,
+        lambda: shoot("case_list_filters"),
+        window.filters.clear,
+        window.apply_search,
+        open_menu,
+        lambda: shoot("case_list_context_menu"),
+        close_menu,
+        lambda: trash(True),
+        lambda: shoot("case_list_trash"),
+        lambda: trash(False),
+    ])
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ the GUI thread never waits on disk or OCR.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,21 @@ class _Worker(QObject):
         self._jobs: AnalysisJobs | None = None
         self._cancel: CancelToken | None = None
         self._stopping = False
+        # Passwords typed before the jobs exist (they are built lazily, on this thread);
+        # handed over before each job. Memory only.
+        self._passwords: dict[str, str] = {}
+        self._passwords_lock = threading.Lock()
+
+    def provide_password(self, document_id: str, password: str) -> None:
+        """Called from the GUI thread; used from the next job on."""
+        with self._passwords_lock:
+            self._passwords[document_id] = password
+
+    def _hand_over_passwords(self, jobs: AnalysisJobs) -> None:
+        with self._passwords_lock:
+            pending, self._passwords = self._passwords, {}
+        for document_id, password in pending.items():
+            jobs.provide_password(document_id, password)
 
     def jobs(self) -> AnalysisJobs:
         # Built on the worker thread: loading the knowledge bases must not delay the window.
@@ -47,6 +63,7 @@ class _Worker(QObject):
         try:
             jobs = self.jobs()
             while not self._stopping:
+                self._hand_over_passwords(jobs)
                 self._cancel = CancelToken()
                 outcome = jobs.run_next(progress=self._report, cancel=self._cancel)
                 self._cancel = None
@@ -112,6 +129,11 @@ class AnalysisRunner(QObject):
 
     def cancel_current(self) -> None:
         self._worker.cancel_current()
+
+    def provide_password(self, document_id: str, password: str) -> None:
+        """A protected PDF's password for the next analysis of its case (kept in memory
+        only, never stored or logged). Queue the case and wake() afterwards."""
+        self._worker.provide_password(document_id, password)
 
     def stop(self) -> None:
         """Cancel the running job, wait for the thread, then let it go."""

@@ -301,8 +301,9 @@ def test_evidence_link_opens_the_document_at_its_page(qtbot, qtmodeltester,
     assert detail.documents.page.value() == 2
     assert "Hemoglobin" in detail.documents.text.toPlainText()
     assert "demographics" not in detail.documents.text.toPlainText()
-    # The SOAP draft cites the same page as a link.
-    assert href in summary.soap.toHtml()
+    # The SOAP draft names the file in its text and cites the same page as a link.
+    assert "[cbc.pdf, page 2]" in detail.soap_editor.editors["objective"].toPlainText()
+    assert ("cbc.pdf, page 2", href) in detail.soap_editor.source_links()
 
 
 def test_critical_alert_is_prominent(qtbot, window: MainWindow, context: AppContext,

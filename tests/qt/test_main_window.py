@@ -9,7 +9,6 @@ from medmitra_desktop.app import AppContext
 from medmitra_desktop.services.cases import CaseService
 from medmitra_desktop.ui.main_window import MainWindow
 from medmitra_desktop.ui.models.case_table_model import PAGE_SIZE, CaseTableModel
-from medmitra_desktop.ui.views.new_case_dialog import NewCaseDialog
 from tests.factories import make_case
 
 
@@ -70,30 +69,35 @@ def test_search_is_debounced_and_filters(qtbot, window: MainWindow,
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.no_match, timeout=2000)
 
 
-def test_new_case_dialog_shows_service_messages_inline(qtbot, service: CaseService,
-                                                       tmp_path: Path) -> None:
-    dialog = NewCaseDialog(service, "dr-qt")
-    qtbot.addWidget(dialog)
-    qtbot.keyClicks(dialog.age, "abc")
-    dialog.save()
-    assert dialog.result() == 0 and dialog.created is None
-    assert dialog.form.messages["patient_name"].text() == "is required"
-    assert "whole number" in dialog.form.messages["patient_age"].text()
-    assert "male, female, other" in dialog.form.messages["patient_gender"].text()
-    assert dialog.form.messages["case_summary"].isHidden()
-
-    dialog.name.clear()
-    qtbot.keyClicks(dialog.name, "Imran Sheikh")
-    dialog.age.clear()
-    qtbot.keyClicks(dialog.age, "52")
-    dialog.gender.setCurrentIndex(dialog.gender.findData("male"))
+def test_new_case_page_saves_and_opens_the_case(qtbot, window: MainWindow,
+                                                  tmp_path: Path) -> None:
+    window.new_case()
+    view = window.new_case_view
+    assert window.stack.currentWidget() is view
+    assert not window.list_header.isVisible()
+    qtbot.keyClicks(view.name, "Imran Sheikh")
+    qtbot.keyClicks(view.age, "52")
+    view.gender.setCurrentIndex(view.gender.findData("male"))
     report = tmp_path / "report.txt"
     report.write_text("Glucose 180 mg/dL\n")
-    dialog.lab_files.add_paths([report])
-    dialog.save()
-    assert dialog.created is not None
-    assert dialog.created.patient_name == "Imran Sheikh"
-    assert [d.file_name for d in dialog.created.documents] == ["report.txt"]
+    view.lab.add_paths([report])
+    view.save()
+    qtbot.waitUntil(lambda: window.showing_detail(), timeout=5000)
+    assert window.detail.case is not None
+    assert window.detail.case.patient_name == "Imran Sheikh"
+    assert [d.file_name for d in window.detail.case.documents] == ["report.txt"]
+    window.show_list()
+    assert window.model.total == 1
+
+
+def test_new_case_page_keeps_its_place_when_the_list_reloads(qtbot, window: MainWindow,
+                                                              service: CaseService) -> None:
+    window.new_case()
+    qtbot.keyClicks(window.new_case_view.name, "Half Typed")
+    make_case(service, name="Someone Else")
+    window.reload()
+    assert window.stack.currentWidget() is window.new_case_view
+    assert window.new_case_view.name.text() == "Half Typed"
 
 
 def test_window_layout_is_remembered(qtbot, context: AppContext,

@@ -28,6 +28,10 @@ COLUMNS: tuple[tuple[str, str | None], ...] = (
     ("Summary", None),
 )
 CASE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+# The Status column's status value ("processing", ...), and the running analysis's progress
+# (0..1) or None.
+STATUS_ROLE = Qt.ItemDataRole.UserRole + 2
+PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 3
 STATUS_COLUMN = 3
 
 
@@ -37,6 +41,7 @@ class CaseTableModel(QAbstractTableModel):
         self._service = service
         self._query = CaseQuery(size=PAGE_SIZE)
         self._rows: list[CaseListItem] = []
+        self._row_of: dict[str, int] = {}  # case id -> row, for progress updates
         self._total = 0
         self._progress: dict[str, float] = {}
 
@@ -59,23 +64,34 @@ class CaseTableModel(QAbstractTableModel):
         page = self._service.list_cases(self._query)
         self.beginResetModel()
         self._rows = list(page.items)
+        self._row_of = {item.case_id: row for row, item in enumerate(self._rows)}
         self._total = page.total
         self.endResetModel()
 
     def set_progress(self, case_id: str, fraction: float) -> None:
         """Show a running analysis's progress in the Status column."""
         self._progress[case_id] = fraction
-        for row, item in enumerate(self._rows):
-            if item.case_id == case_id:
-                index = self.index(row, STATUS_COLUMN)
-                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DisplayRole])
-                break
+        self._status_changed(case_id)
 
     def clear_progress(self, case_id: str) -> None:
-        self._progress.pop(case_id, None)
+        if self._progress.pop(case_id, None) is not None:
+            self._status_changed(case_id)
+
+    def _status_changed(self, case_id: str) -> None:
+        row = self._row_of.get(case_id)
+        if row is not None:
+            index = self.index(row, STATUS_COLUMN)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DisplayRole, PROGRESS_ROLE])
 
     def case_id_at(self, row: int) -> str | None:
         return self._rows[row].case_id if 0 <= row < len(self._rows) else None
+
+    def row_of(self, case_id: str) -> int | None:
+        """The row of a loaded case, or None when it is not (yet) loaded."""
+        return self._row_of.get(case_id)
+
+    def patient_name_at(self, row: int) -> str | None:
+        return self._rows[row].patient_name if 0 <= row < len(self._rows) else None
 
     # ---- Qt model API -------------------------------------------------------------------
 
@@ -101,6 +117,7 @@ class CaseTableModel(QAbstractTableModel):
         first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(page.items) - 1)
         self._rows.extend(page.items)
+        self._row_of.update((item.case_id, row) for row, item in enumerate(page.items, first))
         self._total = page.total
         self.endInsertRows()
 
@@ -128,6 +145,10 @@ class CaseTableModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == CASE_ID_ROLE:
             return item.case_id
+        if role == STATUS_ROLE and column == STATUS_COLUMN:
+            return item.status.value
+        if role == PROGRESS_ROLE and column == STATUS_COLUMN:
+            return self._progress.get(item.case_id)
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:

@@ -1,21 +1,30 @@
 """One case in full: patient header with actions, then tabs for the summary and insights,
 labs, radiology, medications and allergies, documents, and the audit history.
 
-Everything shown is read on the GUI thread with small SQLite queries (no OCR, no files);
-the analysis itself runs in the AnalysisRunner, whose progress and end the main window
-forwards here (on_job_progress / on_job_finished).
+Everything shown is read on the GUI thread with small SQLite queries (no OCR; original
+files are checked and decoded by the document viewer off the GUI thread); the analysis
+itself runs in the AnalysisRunner, whose progress and end the main window forwards here
+(on_job_progress / on_job_finished).
+
+Attaching or removing a document and entering a PDF's password queue the case for
+analysis and emit `reanalysis_requested` (and wake the runner when one was given). The
+SOAP note may hold unsaved edits: leaving the case goes through `confirm_leave()`.
 """
 
 from __future__ import annotations
 
 import html
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -25,19 +34,30 @@ from PySide6.QtWidgets import (
 )
 
 from ... import APP_NAME
-from ...domain.enums import CaseStatus
-from ...domain.errors import MedMitraError
-from ...domain.records import CaseRecord
+from ...domain.enums import CaseStatus, DocumentCategory
+from ...domain.errors import MedMitraError, ValidationError
+from ...domain.records import CaseRecord, NewAttachment
 from ...services.audit import AuditEvent
 from ...services.case_results import CaseResults, CaseResultsService
 from ...services.cases import CaseService
+from ...services.settings import SettingsService
+from ...services.soap_notes import SoapNoteService
 from ..widgets.clinical_colors import ClinicalColors
 from . import evidence
 from .case_edit_dialog import CaseEditDialog
 from .detail_documents import DocumentsTab
 from .detail_summary import SummaryTab
 from .detail_tabs import HistoryTab, LabsTab, MedicationsTab, RadiologyTab
+from .soap_editor import SoapEditor
 
+if TYPE_CHECKING:
+    from ...storage.filestore import FileStore
+    from ..workers import AnalysisRunner
+
+FILE_FILTER = ("Reports (*.pdf *.png *.jpg *.jpeg *.tif *.tiff *.bmp *.txt *.csv);;"
+               "All files (*)")
+CATEGORY_WORDS = {DocumentCategory.LAB: "lab reports",
+                  DocumentCategory.RADIOLOGY: "radiology reports"}
 SUMMARY_TAB, LABS_TAB, RADIOLOGY_TAB, MEDICATIONS_TAB, DOCUMENTS_TAB, HISTORY_TAB = range(6)
 
 
@@ -48,11 +68,18 @@ class CaseDetailView(QWidget):
     reanalysis_requested = Signal(str)  # queued: the runner should wake
 
     def __init__(self, cases: CaseService, results: CaseResultsService, user_id: str,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, files: FileStore | None = None,
+                 soap_notes: SoapNoteService | None = None,
+                 settings: SettingsService | None = None,
+                 runner: AnalysisRunner | None = None) -> None:
+        """Without `files` the Documents tab shows no original files; without
+        `soap_notes` and `settings` the SOAP note is read-only; without `runner` a PDF
+        password cannot be handed to the analysis."""
         super().__init__(parent)
         self._cases = cases
         self._results = results
         self._user_id = user_id
+        self._runner = runner
         self._case: CaseRecord | None = None
         self._case_results: CaseResults | None = None
         self._history: list[AuditEvent] = []
@@ -65,7 +92,7 @@ class CaseDetailView(QWidget):
         self.back_button = QPushButton("← &Back")
         self.back_button.setAccessibleName("Back to the case list")
         self.back_button.setToolTip("Back to the case list (Esc, Alt+Left)")
-        self.back_button.clicked.connect(self.back_requested)
+        self.back_button.clicked.connect(self.go_back)
         self.patient_label = QLabel()
         self.patient_label.setAccessibleName("Patient")
         self.patient_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -117,11 +144,17 @@ class CaseDetailView(QWidget):
             header.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
 
         # ---- tabs ----
-        self.summary = SummaryTab(self.colors)
+        self.soap_editor = SoapEditor(soap_notes, settings, user_id, self.colors)
+        self.soap_editor.changed.connect(self._show_history)
+        self.summary = SummaryTab(self.colors, self.soap_editor)
         self.labs = LabsTab(self.colors)
         self.radiology = RadiologyTab(self.colors)
         self.medications = MedicationsTab(self.colors, results, user_id)
-        self.documents = DocumentsTab(self.colors, results)
+        self.documents = DocumentsTab(self.colors, results, files)
+        self.documents.attach_requested.connect(
+            lambda category: self.attach_files(DocumentCategory(category)))
+        self.documents.remove_requested.connect(self.remove_document)
+        self.documents.password_requested.connect(self.enter_password)
         self.history = HistoryTab(self.colors)
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Case sections")
@@ -130,7 +163,7 @@ class CaseDetailView(QWidget):
                               (self.medications, "&Medications && allergies"),
                               (self.documents, "Do&cuments"), (self.history, "&History")):
             self.tabs.addTab(widget, title)
-        for tab in (self.summary, self.labs, self.radiology):
+        for tab in (self.summary, self.labs, self.radiology, self.soap_editor):
             tab.link_activated.connect(self.open_link)
         self.medications.reviewed.connect(self._after_review)
 
@@ -144,7 +177,7 @@ class CaseDetailView(QWidget):
         back.setShortcuts([QKeySequence(Qt.Key.Key_Escape),
                            QKeySequence(QKeySequence.StandardKey.Back)])
         back.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        back.triggered.connect(self.back_requested)
+        back.triggered.connect(self.go_back)
         self.addAction(back)
         self.back_action = back
 
@@ -159,7 +192,12 @@ class CaseDetailView(QWidget):
         return self._case
 
     def open_case(self, case_id: str) -> bool:
-        """Show a case from its Summary tab; the opening is recorded in the audit log."""
+        """Show a case from its Summary tab; the opening is recorded in the audit log.
+        False when it could not be read, or the doctor chose to stay with unsaved edits
+        of the case shown."""
+        if self._case is not None and self._case.case_id != case_id \
+                and not self.confirm_leave():
+            return False
         try:
             record = self._cases.get_case(case_id, user_id=self._user_id)
         except MedMitraError as error:
@@ -183,6 +221,23 @@ class CaseDetailView(QWidget):
             self.back_requested.emit()
             return
         self._show(record)
+
+    def has_unsaved_changes(self) -> bool:
+        """True while the SOAP note holds edits that are not saved."""
+        return self._case is not None and self.soap_editor.has_unsaved_changes()
+
+    def confirm_leave(self) -> bool:
+        """Call before this case leaves the screen (another case, the list, quitting).
+        With unsaved edits the doctor saves, discards or cancels: False means stay."""
+        if not self.has_unsaved_changes():
+            return True
+        self.tabs.setCurrentIndex(SUMMARY_TAB)
+        return self.soap_editor.resolve_unsaved()
+
+    def go_back(self) -> None:
+        """Back to the list (Back, Esc, Alt+Left), once unsaved edits are dealt with."""
+        if self.confirm_leave():
+            self.back_requested.emit()
 
     def on_job_progress(self, case_id: str, fraction: float, message: str) -> None:
         if case_id != self.case_id:
@@ -213,6 +268,9 @@ class CaseDetailView(QWidget):
         self._case_results = self._results.results(record.case_id)
         self._history = self._cases.history(record.case_id)
         self._render()
+        insight = self._case_results.latest_insight()
+        self.soap_editor.show_case(record.case_id, record.documents,
+                                   (insight.payload if insight else {}).get("soap"))
 
     def _render(self) -> None:
         """Show what was last read (again after a palette change: rich text keeps the
@@ -327,24 +385,13 @@ class CaseDetailView(QWidget):
     def reanalyse(self) -> None:
         if self._case is None:
             return
-        reviewed = sum(1 for m in (self._case_results.medications if self._case_results
-                                   else ()) if m.review_details.get("is_approved") == "yes")
-        if reviewed and QMessageBox.question(
-                self, APP_NAME,
-                f"Re-analysing replaces this case's results, and your review of {reviewed} "
-                f"medication{'s' if reviewed != 1 else ''} will be lost.\n\nRe-analyse anyway?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.No) != QMessageBox.StandardButton.Yes:
-            return
+        # Re-analysis keeps the doctor's medication reviews (services/analysis_jobs).
         try:
             self._cases.reanalyze(self._case.case_id, user_id=self._user_id)
         except MedMitraError as error:
             QMessageBox.warning(self, APP_NAME, str(error))
             return
-        self._progress = None
-        self._last_error = ""
-        self.refresh()
-        self.reanalysis_requested.emit(self._case.case_id)
+        self._analysis_queued()
 
     def delete_case(self) -> None:
         record = self._case
@@ -364,7 +411,106 @@ class CaseDetailView(QWidget):
             QMessageBox.warning(self, APP_NAME, str(error))
             return
         self._case = None
+        self.soap_editor.clear()
         self.case_deleted.emit(record.case_id)
+
+    # ---- documents ----------------------------------------------------------------------
+
+    def attach_files(self, category: DocumentCategory) -> None:
+        """Choose files and attach them as lab or radiology reports; analysis is queued."""
+        record = self._case
+        if record is None:
+            return
+        names, _ = QFileDialog.getOpenFileNames(
+            self, f"Attach {CATEGORY_WORDS[category]} to the case of {record.patient_name}",
+            "", FILE_FILTER)
+        if not names:
+            return
+        before = {document.document_id for document in record.documents}
+        try:
+            attached = self._cases.attach_documents(
+                record.case_id, user_id=self._user_id,
+                attachments=[NewAttachment(Path(name), category) for name in names])
+        except ValidationError as error:
+            QMessageBox.warning(self, APP_NAME, "Nothing was attached:\n\n" + "\n".join(
+                f"• {problem.message}" for problem in error.errors)
+                + "\n\nChoose the files again without the ones named here.")
+            return
+        except MedMitraError as error:
+            QMessageBox.warning(self, APP_NAME, str(error))
+            return
+        self._analysis_queued()
+        new = [d for d in attached.documents if d.document_id not in before]
+        if new:
+            self.documents.show_document(new[0].document_id)
+
+    def remove_document(self, document_id: str) -> None:
+        """Remove one document after the doctor confirms; the case is analysed again."""
+        record = self._case
+        document = next((d for d in record.documents if d.document_id == document_id),
+                        None) if record else None
+        if record is None or document is None:
+            return
+        if QMessageBox.question(
+                self, APP_NAME,
+                f"Remove {document.file_name} from the case of {record.patient_name}?\n\n"
+                "The case is analysed again without it. To have it back, attach the file "
+                "again.",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No) != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            self._cases.remove_document(record.case_id, document_id, user_id=self._user_id)
+            self._cases.reanalyze(record.case_id, user_id=self._user_id)
+        except MedMitraError as error:
+            QMessageBox.warning(self, APP_NAME, str(error))
+            self.refresh()
+            return
+        self._analysis_queued()
+
+    def enter_password(self, document_id: str) -> None:
+        """Ask for a protected PDF's password and analyse the case again with it. The
+        password stays in memory (the analysis worker and the viewer); it is never saved
+        or logged."""
+        record = self._case
+        document = next((d for d in record.documents if d.document_id == document_id),
+                        None) if record else None
+        if record is None or document is None:
+            return
+        if self._runner is None:
+            QMessageBox.warning(self, APP_NAME, "The analysis is not running in this window, "
+                                                "so the password cannot be used.")
+            return
+        password, ok = QInputDialog.getText(
+            self, APP_NAME, f"Password of {document.file_name}:\n(kept in memory for this "
+                            "analysis only, never saved)", QLineEdit.EchoMode.Password)
+        if not ok or not password:
+            return
+        self._runner.provide_password(document_id, password)
+        self.documents.remember_password(document_id, password)
+        try:
+            self._cases.reanalyze(record.case_id, user_id=self._user_id)
+        except MedMitraError as error:
+            QMessageBox.warning(self, APP_NAME, str(error))
+            return
+        self._analysis_queued()
+
+    def _analysis_queued(self) -> None:
+        """After a change that queued analysis: show it, let the list and runner know."""
+        if self._case is None:
+            return
+        self._progress = None
+        self._last_error = ""
+        self.refresh()
+        self.reanalysis_requested.emit(self._case.case_id)
+        if self._runner is not None:
+            self._runner.wake()
+
+    def _show_history(self) -> None:
+        if self._case is None:
+            return
+        self._history = self._cases.history(self._case.case_id)
+        self.history.show_events(self._history)
 
     def _after_review(self) -> None:
         self.refresh()
@@ -378,7 +524,7 @@ class CaseDetailView(QWidget):
         if event.type() == QEvent.Type.PaletteChange and hasattr(self, "back_action"):
             self.colors = ClinicalColors.from_palette(self.palette())
             for tab in (self.summary, self.labs, self.radiology, self.medications,
-                        self.documents):
+                        self.documents, self.soap_editor):
                 tab.set_colors(self.colors)
             self._render()
 

@@ -1,7 +1,8 @@
 """The Summary tab: what the analysis concluded, every statement linked to its document.
 
 Left: summary, alerts (critical ones first and red), key findings, the differential and
-the evidence of the chosen condition. Right: the SOAP draft, read-only.
+the evidence of the chosen condition. Right: the SOAP note panel the case view hands in
+(the doctor edits and signs it there; see soap_editor.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QScrollArea,
     QSplitter,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -29,8 +29,6 @@ from ..widgets.clinical_colors import ClinicalColors
 from ..widgets.tables import fit_height_to_rows, heading, read_only_table
 from . import evidence
 
-SOAP_SECTIONS = (("subjective", "Subjective"), ("objective", "Objective"),
-                 ("assessment", "Assessment"), ("plan", "Plan"))
 SEVERITY_WORDS = {"critical": "CRITICAL", "warning": "Warning", "info": "Note"}
 UNREADABLE = {DocumentStatus.NEEDS_PASSWORD: "needs a password",
               DocumentStatus.FAILED: "could not be analysed",
@@ -59,7 +57,8 @@ def _list_html(items: Sequence[str]) -> str:
 class SummaryTab(QWidget):
     link_activated = Signal(str)  # "document:<id>:<page>"
 
-    def __init__(self, colors: ClinicalColors, parent: QWidget | None = None) -> None:
+    def __init__(self, colors: ClinicalColors, soap_panel: QWidget,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._colors = colors
         self._documents: tuple[DocumentRecord, ...] = ()
@@ -115,24 +114,13 @@ class SummaryTab(QWidget):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(content)
 
-        self.soap = QTextBrowser()
-        self.soap.setAccessibleName("SOAP draft")
-        self.soap.setOpenLinks(False)
-        self.soap.anchorClicked.connect(lambda url: self.link_activated.emit(url.toString()))
-        soap_side = QWidget()
-        soap_column = QVBoxLayout(soap_side)
-        soap_column.setContentsMargins(8, 8, 8, 8)
-        soap_column.addWidget(heading("SOAP draft"))
-        soap_note = _text_label("About the SOAP draft")
-        soap_note.setText("Drafted from the documents and notes; read-only for now.")
-        soap_column.addWidget(soap_note)
-        soap_column.addWidget(self.soap, 1)
+        self.soap_panel = soap_panel
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(scroll)
-        self.splitter.addWidget(soap_side)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        self.splitter.addWidget(soap_panel)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -177,8 +165,6 @@ class SummaryTab(QWidget):
         if differential:
             self.differential.selectRow(0)
         self._show_evidence()
-
-        self.soap.setHtml(self._soap_html(payload.get("soap") or {}))
 
     def set_colors(self, colors: ClinicalColors) -> None:
         self._colors = colors
@@ -261,17 +247,6 @@ class SummaryTab(QWidget):
     @property
     def _link(self) -> str:
         return self._colors.link.name()
-
-    def _soap_html(self, soap: dict[str, Any]) -> str:
-        if not soap:
-            return "<p><i>No SOAP draft yet.</i></p>"
-        parts = []
-        for key, title in SOAP_SECTIONS:
-            text = str(soap.get(key) or "").strip()
-            body = evidence.linkify(text, self._documents).replace("\n", "<br>") if text \
-                else "<i>nothing drafted</i>"
-            parts.append(f"<h4 style='margin-bottom: 2px'>{title}</h4><p>{body}</p>")
-        return "".join(parts)
 
 
 def _unread_documents_alert(documents: Sequence[DocumentRecord]) -> list[dict[str, Any]]:

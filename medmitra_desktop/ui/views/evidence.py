@@ -80,3 +80,28 @@ def linkify(text: str, documents: Sequence[DocumentRecord], link_color: str = ""
         last = match.end()
     parts.append(html.escape(text[last:]))
     return "".join(parts)
+
+
+def cited_links(text: str, documents: Sequence[DocumentRecord]
+                ) -> list[tuple[str, DocumentLink]]:
+    """The documents a note cites, in order of first mention, each once: references
+    ("doc 2, page 1") and file names ("cbc.pdf, page 2", as `plain` writes them)."""
+    found: list[tuple[int, str, DocumentLink]] = []
+    for match in _REFERENCE.finditer(text):
+        index = int(match[1])
+        if 0 <= index < len(documents):
+            page = int(match[2]) if match[2] else None
+            document = documents[index]
+            found.append((match.start(), document_label(document, page),
+                          DocumentLink(document.document_id, page or 0)))
+    for document in documents:
+        pattern = re.compile(re.escape(document.file_name) + r"(?:, page (\d+))?")
+        for match in pattern.finditer(text):
+            page = int(match[1]) if match[1] else None
+            found.append((match.start(), document_label(document, page),
+                          DocumentLink(document.document_id, page or 0)))
+    links: list[tuple[str, DocumentLink]] = []
+    for _position, label, link in sorted(found, key=lambda item: item[0]):
+        if all(link != seen for _label, seen in links):
+            links.append((label, link))
+    return links

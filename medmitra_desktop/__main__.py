@@ -9,6 +9,8 @@ def main(argv: list[str] | None = None) -> int:
     from . import cli
 
     args = cli.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.self_test:
+        return cli.run_self_test()
     if args.command is None:
         from .ui.gui import run_gui  # only the window needs Qt
 

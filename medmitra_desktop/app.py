@@ -7,10 +7,18 @@ reaches for a global.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from .config import AppPaths, prepare_data_dir, resolve_data_dir, resources_dir
+from .config import (
+    AppPaths,
+    bundled_tessdata,
+    bundled_tesseract,
+    prepare_data_dir,
+    resolve_data_dir,
+    resources_dir,
+)
 from .services.case_results import CaseResultsService
 from .services.cases import CaseService
 from .services.settings import SettingsService
@@ -50,7 +58,22 @@ def build_analyzer(options: ExtractOptions | None = None) -> Analyzer:
     """
     from .analysis.pipeline import Analyzer, Knowledge
 
-    return Analyzer(Knowledge.load(resources_dir()), options)
+    return Analyzer(Knowledge.load(resources_dir()), with_bundled_tesseract(options))
+
+
+def with_bundled_tesseract(options: ExtractOptions | None) -> ExtractOptions | None:
+    """In a frozen bundle, the bundled Tesseract is the default OCR engine (a program the
+    doctor chose in Settings, or --tesseract, still wins). From source: unchanged (PATH)."""
+    program = bundled_tesseract()
+    if program is None or (options is not None and options.tesseract_cmd):
+        return options
+    from .analysis.extract import ExtractOptions
+
+    if os.name == "nt":
+        # Windows has no launcher script: tesseract.exe finds tessdata beside itself unless
+        # TESSDATA_PREFIX says otherwise (e.g. left by another Tesseract install).
+        os.environ["TESSDATA_PREFIX"] = str(bundled_tessdata())
+    return replace(options or ExtractOptions(), tesseract_cmd=str(program))
 
 
 def open_app(data_dir_arg: str | None = None) -> AppContext:

@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     parser.add_argument("--data-dir", help="data folder (default: $MEDMITRA_HOME, else the "
                                            "per-user application data folder)")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this installation without a screen (database, sample "
+                             "analysis with OCR, window, keyring) on a temporary data folder "
+                             "and print a report; exit status 0 when it passed")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     cases = commands.add_parser("cases", help="list, create and change cases")
@@ -340,4 +344,16 @@ def run(args: argparse.Namespace) -> int:
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """Arguments of any command; `command` is None when the window should open."""
-    return build_parser().parse_args(list(argv))
+    parser = build_parser()
+    args = parser.parse_args(list(argv))
+    if args.self_test and (args.command is not None or args.data_dir):
+        parser.error("--self-test takes no command and no --data-dir (it always uses a new "
+                     "temporary data folder)")
+    return args
+
+
+def run_self_test() -> int:
+    """`--self-test`: see self_test.py. The window part is the only Qt there."""
+    from .self_test import run_self_test as self_test
+
+    return self_test()

@@ -64,3 +64,29 @@ def resources_dir() -> Path:
     if bundle:
         return Path(bundle) / "resources"
     return Path(__file__).resolve().parent.parent / "resources"
+
+
+BUNDLED_TESSERACT_DIR = "tesseract"
+"""Folder inside a frozen bundle with Tesseract and its English language data."""
+
+
+def bundled_tesseract() -> Path | None:
+    """The Tesseract shipped inside a PyInstaller bundle; None from a source checkout.
+
+    On Linux and macOS this is a small launcher script beside `bin/tesseract` that sets
+    TESSDATA_PREFIX (and on Linux LD_LIBRARY_PATH) for the tesseract process only, so the
+    app's own environment is left alone and PATH is never consulted. On Windows it is
+    tesseract.exe, which loads the DLLs beside it and finds `tessdata` beside it too.
+    """
+    bundle = getattr(sys, "_MEIPASS", None)
+    if not bundle:
+        return None
+    folder = Path(bundle) / BUNDLED_TESSERACT_DIR
+    program = folder / ("tesseract.exe" if os.name == "nt" else "tesseract")
+    return program if program.is_file() else None
+
+
+def bundled_tessdata() -> Path | None:
+    """The bundled Tesseract's language data folder (TESSDATA_PREFIX), when frozen."""
+    program = bundled_tesseract()
+    return program.parent / "tessdata" if program is not None else None

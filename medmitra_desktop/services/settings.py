@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
+from ..config import bundled_tesseract
 from ..domain.errors import FieldError, ValidationError
 from ..storage.database import Database
 from ..storage.orm import Setting
@@ -35,8 +36,11 @@ class AppSettings:
 
 
 def tesseract_location(settings: AppSettings) -> str | None:
-    """The Tesseract program to use: the one set in Settings, else the one on PATH."""
-    return settings.tesseract_path or shutil.which("tesseract")
+    """The Tesseract program to use: the one set in Settings, else the one shipped inside
+    an installed app, else the one on PATH."""
+    bundled = bundled_tesseract()
+    return settings.tesseract_path or (str(bundled) if bundled else None) or shutil.which(
+        "tesseract")
 
 
 def check_settings(settings: AppSettings) -> None:

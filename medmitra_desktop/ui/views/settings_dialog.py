@@ -119,7 +119,8 @@ class SettingsDialog(QDialog):
             self.tesseract_path.setText(name)
 
     def _check_tesseract(self) -> None:
-        found, detail = ocr_engine_status(self.tesseract_path.text().strip() or None)
+        chosen = self.tesseract_path.text().strip()
+        found, detail = ocr_engine_status(chosen or tesseract_location(AppSettings()))
         self.tesseract_status.setText(
             f"Tesseract {detail} is ready." if found else
             f"OCR engine not installed: {detail}. Text PDFs still work; scans and photos "

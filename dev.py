@@ -112,12 +112,13 @@ def setup_fingerprint() -> str:
 
 def ensure_venv() -> Path:
     python = venv_python()
-    if not python.exists():
-        say("creating virtual environment in .venv")
-        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
     fingerprint = setup_fingerprint()
-    if STAMP.exists() and STAMP.read_text() == fingerprint:
+    if python.exists() and STAMP.exists() and STAMP.read_text() == fingerprint:
         return python
+    # New pins start from an empty environment: pip does not remove packages that left the
+    # lock, and a stale Qt wheel next to a new one breaks PySide6.
+    say("creating virtual environment in .venv")
+    venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
     say("installing Python packages (exact versions from requirements/constraints.txt)")
     subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",

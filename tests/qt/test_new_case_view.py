@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
-from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QPalette
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
@@ -67,7 +67,7 @@ def file_drop(area: QWidget, paths: list[Path]) -> bool:
     """Drag files from a file manager onto `area` and drop them; whether it was taken."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
-    enter = QDragEnterEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime,
+    enter = QDragEnterEvent(QPoint(20, 20), Qt.DropAction.CopyAction, mime,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(area, enter)
     if not enter.isAccepted():
@@ -225,7 +225,7 @@ def test_dropped_files_are_listed_with_previews(qtbot, view: NewCaseView,
 def test_a_drop_without_local_files_is_refused(qtbot, view: NewCaseView) -> None:
     mime = QMimeData()
     mime.setText("just some text")
-    enter = QDragEnterEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime,
+    enter = QDragEnterEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(view.lab, enter)
     assert not enter.isAccepted()

@@ -78,6 +78,9 @@ class CaseListItem:
     updated_at: datetime
     one_line_summary: str | None
     document_count: int
+    # Analysed, but something needs the doctor: a document that could not be read
+    # (damaged, password, no OCR engine) or a medication only partly captured.
+    needs_review: bool = False
 
 
 @dataclass(frozen=True)

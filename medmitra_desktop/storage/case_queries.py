@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from ..domain.enums import CaseStatus, Gender
 from ..domain.records import CaseListItem, CasePage, CaseQuery
-from .orm import Case, Document
+from .orm import Case, Document, Medication
 from .search_index import match_expression, search_words
 
 
@@ -56,6 +56,18 @@ def _trash_search(words: list[str]) -> ColumnElement[bool]:
     ])
 
 
+UNREADABLE_DOCUMENT_STATUSES = ("failed", "needs_password", "ocr_unavailable")
+
+
+def _needs_review() -> ColumnElement[bool]:
+    """Per listed row (a page at a time, through indexed case_id lookups)."""
+    unreadable = select(Document.id).where(
+        Document.case_id == Case.id, Document.status.in_(UNREADABLE_DOCUMENT_STATUSES))
+    flagged = select(Medication.id).where(
+        Medication.case_id == Case.id, Medication.review_state == "flagged")
+    return and_(Case.status == "completed", or_(unreadable.exists(), flagged.exists()))
+
+
 def list_cases(session: Session, query: CaseQuery) -> CasePage:
     """One page of cases. The caller has validated the query."""
     conditions = _conditions(query)
@@ -93,6 +105,7 @@ def list_cases(session: Session, query: CaseQuery) -> CasePage:
     statement = select(
         Case.uid, Case.patient_name, Case.patient_age, Case.patient_gender, Case.status,
         Case.created_at, Case.updated_at, Case.one_line_summary, document_count,
+        _needs_review(),
     )
     if expression is None:
         statement = statement.where(where)
@@ -112,6 +125,7 @@ def list_cases(session: Session, query: CaseQuery) -> CasePage:
             case_id=row[0], patient_name=row[1], patient_age=row[2],
             patient_gender=Gender(row[3]), status=CaseStatus(row[4]), created_at=row[5],
             updated_at=row[6], one_line_summary=row[7], document_count=row[8],
+            needs_review=bool(row[9]),
         )
         for row in rows
     )

@@ -23,6 +23,7 @@ from medmitra_desktop.ui.models.case_table_model import (
 from medmitra_desktop.ui.theme import dark_palette
 from medmitra_desktop.ui.widgets.clinical_colors import contrast_ratio
 from medmitra_desktop.ui.widgets.status_badge import MARGIN_X, badge_colors, badge_text
+from medmitra_desktop.ui.widgets.status_badge import NEEDS_REVIEW as NEEDS_REVIEW_BADGE
 from tests.factories import make_case
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
@@ -89,11 +90,11 @@ def test_badge_text_is_readable_on_light_and_dark_palettes(qapp, base: str, text
         palette.setColor(QPalette.ColorRole.Base, QColor(base))
         palette.setColor(QPalette.ColorRole.Text, QColor(text))
     colors = badge_colors(palette)
-    assert set(colors) == set(CaseStatus)
+    assert set(colors) == {*CaseStatus, NEEDS_REVIEW_BADGE}
     for status, badge in colors.items():
         assert contrast_ratio(badge.text, badge.background) >= 4.5, (status, base)
     # Each status is told apart by its colour as well as by its word.
-    assert len({badge.background.name() for badge in colors.values()}) == 3
+    assert len({badge.background.name() for badge in colors.values()}) == len(colors)
 
 
 def close_to(first: QColor, second: QColor, tolerance: int = 3) -> bool:
@@ -147,3 +148,25 @@ def test_badge_shrinks_to_text_in_a_narrow_column(qtbot, context: AppContext,
     assert not window.table.viewport().grab().toImage().isNull()
     assert window.table.itemDelegateForColumn(STATUS_COLUMN) is not None
     assert window.table.model().index(0, STATUS_COLUMN).data(Qt.ItemDataRole.DisplayRole)
+
+
+def test_needs_review_badge(qtbot, context, jobs, tmp_path) -> None:
+    from medmitra_desktop.ui.models.case_table_model import (
+        NEEDS_REVIEW,
+        STATUS_COLUMN,
+        STATUS_ROLE,
+        CaseTableModel,
+    )
+    from tests.factories import LAB_LINES, make_case, text_pdf
+
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4\n" + b"\x00garbage" * 200)
+    make_case(context.cases, name="Needs Look",
+              lab=[text_pdf(tmp_path / "good.pdf", LAB_LINES), broken])
+    jobs.run_next()
+    model = CaseTableModel(context.cases)
+    model.refresh()
+    index = model.index(0, STATUS_COLUMN)
+    assert model.data(index) == "Needs review"
+    assert model.data(index, STATUS_ROLE) == NEEDS_REVIEW
+    assert "could not be read" in model.data(index, Qt.ItemDataRole.ToolTipRole)

@@ -157,3 +157,19 @@ def test_both_search_plans_give_the_same_pages(service: CaseService, people: dic
     probed = [service.list_cases(query) for query in queries]
     assert driven == probed
     assert any(page.items for page in driven)
+
+
+def test_completed_cases_with_something_to_review_are_marked(context, jobs,
+                                                              tmp_path: Path) -> None:
+    from tests.factories import LAB_LINES, text_pdf
+
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4\n" + b"\x00garbage" * 200)
+    good = text_pdf(tmp_path / "good.pdf", LAB_LINES)
+    clean = make_case(context.cases, name="Clean Case", lab=[good])
+    partly = make_case(context.cases, name="Partly Read", lab=[good, broken])
+    jobs.run_next()
+    jobs.run_next()
+    marks = {item.case_id: item.needs_review
+             for item in context.cases.list_cases(CaseQuery()).items}
+    assert marks == {clean.case_id: False, partly.case_id: True}

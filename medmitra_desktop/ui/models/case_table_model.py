@@ -33,6 +33,8 @@ CASE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 2
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 3
 STATUS_COLUMN = 3
+NEEDS_REVIEW = "needs_review"  # shown in place of "completed" (STATUS_ROLE)
+NEEDS_REVIEW_TEXT = "Needs review"
 
 
 class CaseTableModel(QAbstractTableModel):
@@ -136,7 +138,12 @@ class CaseTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if column == STATUS_COLUMN and item.case_id in self._progress:
                 return f"Processing {self._progress[item.case_id]:.0%}"
+            if column == STATUS_COLUMN and item.needs_review:
+                return NEEDS_REVIEW_TEXT
             return _display(item, column)
+        if role == Qt.ItemDataRole.ToolTipRole and column == STATUS_COLUMN and item.needs_review:
+            return ("Analysed, but a document could not be read or a medication is only "
+                    "partly captured: open the case to review it.")
         if role == Qt.ItemDataRole.ToolTipRole and column == 6:
             return item.one_line_summary
         if role == Qt.ItemDataRole.ToolTipRole and column == 5:
@@ -146,7 +153,7 @@ class CaseTableModel(QAbstractTableModel):
         if role == CASE_ID_ROLE:
             return item.case_id
         if role == STATUS_ROLE and column == STATUS_COLUMN:
-            return item.status.value
+            return NEEDS_REVIEW if item.needs_review else item.status.value
         if role == PROGRESS_ROLE and column == STATUS_COLUMN:
             return self._progress.get(item.case_id)
         return None

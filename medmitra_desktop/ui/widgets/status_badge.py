@@ -37,7 +37,11 @@ class BadgeColors:
     border: QColor
 
 
-def badge_colors(palette: QPalette) -> dict[CaseStatus, BadgeColors]:
+NEEDS_REVIEW = "needs_review"  # a completed case the doctor should look at
+Badge = CaseStatus | str
+
+
+def badge_colors(palette: QPalette) -> dict[Badge, BadgeColors]:
     """The badge colours of each status for a palette."""
     clinical = ClinicalColors.from_palette(palette)
     base = clinical.base
@@ -45,25 +49,32 @@ def badge_colors(palette: QPalette) -> dict[CaseStatus, BadgeColors]:
         completed = (blend(base, GREEN, 0.30), QColor("#b4ecc0"))
         processing = (blend(base, BLUE, 0.34), QColor("#cfe0ff"))
         failed = (blend(base, RED, 0.38), QColor("#ffd0d0"))
+        review = (clinical.abnormal_bg, clinical.abnormal_fg)
     else:
         completed = (blend(base, GREEN, 0.16), QColor("#14532d"))
         processing = (blend(base, BLUE, 0.14), QColor("#0b3d91"))
         failed = (clinical.critical_bg, clinical.critical_fg)
+        review = (clinical.abnormal_bg, clinical.abnormal_fg)
     return {
         status: BadgeColors(background, text, blend(background, text, 0.30))
         for status, (background, text) in ((CaseStatus.COMPLETED, completed),
                                            (CaseStatus.PROCESSING, processing),
-                                           (CaseStatus.FAILED, failed))
+                                           (CaseStatus.FAILED, failed),
+                                           (NEEDS_REVIEW, review))
     }
 
 
-def badge_text(status: CaseStatus, progress: float | None) -> str:
+def badge_text(status: Badge, progress: float | None) -> str:
     if progress is not None:
         return f"Processing {progress:.0%}"
-    return status.value.capitalize()
+    if status == NEEDS_REVIEW:
+        return "Needs review"
+    return str(status).capitalize()
 
 
-def _status(value: object) -> CaseStatus | None:
+def _status(value: object) -> Badge | None:
+    if value == NEEDS_REVIEW:
+        return NEEDS_REVIEW
     try:
         return CaseStatus(str(value))  # a QVariant brings a StrEnum back as its str
     except ValueError:
@@ -72,7 +83,7 @@ def _status(value: object) -> CaseStatus | None:
 
 @dataclass(frozen=True)
 class _BadgeKey:
-    status: CaseStatus
+    status: Badge
     text: str
     fraction: float | None
     palette: tuple[int, int]  # Base and Text colours
@@ -96,7 +107,7 @@ class StatusBadgeDelegate(QStyledItemDelegate):
         self._status_role = status_role
         self._progress_role = progress_role
         self._colors_key: tuple[int, int] | None = None
-        self._colors: dict[CaseStatus, BadgeColors] = {}
+        self._colors: dict[Badge, BadgeColors] = {}
         self._pixmaps: dict[_BadgeKey, QPixmap | None] = {}
 
     @staticmethod
@@ -104,7 +115,7 @@ class StatusBadgeDelegate(QStyledItemDelegate):
         return (palette.color(QPalette.ColorRole.Base).rgba(),
                 palette.color(QPalette.ColorRole.Text).rgba())
 
-    def _colors_for(self, palette: QPalette) -> dict[CaseStatus, BadgeColors]:
+    def _colors_for(self, palette: QPalette) -> dict[Badge, BadgeColors]:
         key = self._palette_key(palette)
         if key != self._colors_key:
             self._colors = badge_colors(palette)

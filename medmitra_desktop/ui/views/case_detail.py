@@ -97,6 +97,11 @@ class CaseDetailView(QWidget):
         self.patient_label.setAccessibleName("Patient")
         self.patient_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.patient_label.setTextFormat(Qt.TextFormat.PlainText)
+        # A right-to-left name would otherwise be aligned by its own direction, away from
+        # the rest of the header.
+        self.patient_label.setAlignment(Qt.AlignmentFlag.AlignLeft
+                                        | Qt.AlignmentFlag.AlignAbsolute
+                                        | Qt.AlignmentFlag.AlignVCenter)
         font = self.patient_label.font()
         font.setPointSizeF(font.pointSizeF() * 1.5)
         font.setBold(True)

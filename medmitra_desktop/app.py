@@ -19,6 +19,7 @@ from .config import (
     resolve_data_dir,
     resources_dir,
 )
+from .services.case_document import CaseDocumentService
 from .services.case_results import CaseResultsService
 from .services.cases import CaseService
 from .services.settings import SettingsService
@@ -44,6 +45,7 @@ class AppContext:
     results: CaseResultsService
     soap_notes: SoapNoteService
     settings: SettingsService
+    documents: CaseDocumentService  # the case as a printable document
 
     def close(self) -> None:
         self.database.close()
@@ -90,8 +92,12 @@ def open_app(data_dir_arg: str | None = None) -> AppContext:
         lock.release()
         raise
     log.info("Data folder opened")
+    cases = CaseService(database, files)
+    results = CaseResultsService(database)
+    soap_notes = SoapNoteService(database)
+    settings = SettingsService(database)
     return AppContext(
-        paths=paths, lock=lock, database=database, files=files,
-        cases=CaseService(database, files), results=CaseResultsService(database),
-        soap_notes=SoapNoteService(database), settings=SettingsService(database),
+        paths=paths, lock=lock, database=database, files=files, cases=cases,
+        results=results, soap_notes=soap_notes, settings=settings,
+        documents=CaseDocumentService(database, cases, results, soap_notes, settings),
     )

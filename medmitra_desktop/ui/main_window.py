@@ -198,6 +198,14 @@ class MainWindow(QMainWindow):
         self.reanalyze_action.triggered.connect(self.reanalyze_selected)
         self.cancel_action = QAction("&Cancel running analysis", self)
         self.cancel_action.triggered.connect(self.cancel_analysis)
+        self.print_action = QAction("&Print case…", self)
+        self.print_action.setShortcuts(_shortcuts(QKeySequence.StandardKey.Print, "Ctrl+P"))
+        self.print_action.setToolTip("Print the open case, or the case selected in the list")
+        self.print_action.triggered.connect(self.print_case)
+        self.save_pdf_action = QAction("Save case as P&DF…", self)
+        self.save_pdf_action.setToolTip("Save the open case, or the case selected in the "
+                                        "list, as a PDF document")
+        self.save_pdf_action.triggered.connect(self.save_case_pdf)
 
         settings_action = QAction("&Settings…", self)
         settings_action.setShortcuts(_shortcuts(QKeySequence.StandardKey.Preferences, "Ctrl+,"))
@@ -231,6 +239,9 @@ class MainWindow(QMainWindow):
 
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(new_case)
+        file_menu.addSeparator()
+        file_menu.addAction(self.print_action)
+        file_menu.addAction(self.save_pdf_action)
         file_menu.addSeparator()
         file_menu.addAction(settings_action)
         file_menu.addSeparator()
@@ -640,6 +651,9 @@ class MainWindow(QMainWindow):
         self.restore_action.setText(f"Re&store {count:,} cases" if count > 1 else "Re&store")
         self.restore_button.setEnabled(trash and count > 0)
         self.reanalyze_action.setEnabled(not self._in_trash or self.showing_detail())
+        printable = self.case_to_print() is not None
+        self.print_action.setEnabled(printable)
+        self.save_pdf_action.setEnabled(printable)
 
     # ---- other commands -----------------------------------------------------------------
 
@@ -686,6 +700,68 @@ class MainWindow(QMainWindow):
         self.reload()
         if self._runner is not None:
             self._runner.wake()
+
+    # ---- printing -----------------------------------------------------------------------
+
+    def case_to_print(self) -> str | None:
+        """The open case; on the list, the one case selected (none with several, or in the
+        trash)."""
+        if self.showing_detail():
+            return self.detail.case_id
+        if self._in_trash or self.stack.currentWidget() is not self.table:
+            return None
+        case_ids = self.selected_case_ids()
+        return case_ids[0] if len(case_ids) == 1 else None
+
+    def print_case(self) -> None:
+        """The print dialog, then the case on paper (Ctrl+P)."""
+        case_id = self.case_to_print()
+        if case_id is None or not self._soap_note_ready(case_id):
+            return
+        from . import print_case as printing  # QtPrintSupport loads on first use
+
+        if printing.print_case(self, self._context.documents, case_id, self._user_id):
+            self.statusBar().showMessage("Case sent to the printer.", 8000)
+            self._after_export(case_id)
+
+    def save_case_pdf(self) -> None:
+        """The case as a PDF file the doctor names (the same document as printed)."""
+        case_id = self.case_to_print()
+        if case_id is None or not self._soap_note_ready(case_id):
+            return
+        try:
+            patient_name = self._context.cases.get_case(case_id).patient_name
+        except MedMitraError as error:
+            QMessageBox.warning(self, APP_NAME, str(error))
+            return
+        from . import print_case as printing  # QtPrintSupport loads on first use
+
+        saved = printing.save_case_pdf(self, self._context.documents, case_id,
+                                       self._user_id, patient_name)
+        if saved is not None:
+            self.statusBar().showMessage(f"Saved {saved}", 8000)
+            self._after_export(case_id)
+
+    def _soap_note_ready(self, case_id: str) -> bool:
+        """Unsaved SOAP edits are not in the printout: offer to save them first. False:
+        the doctor cancelled (or saving failed)."""
+        if not (self.showing_detail() and self.detail.case_id == case_id
+                and self.detail.has_unsaved_changes()):
+            return True
+        answer = QMessageBox.question(
+            self, APP_NAME,
+            "The SOAP note has changes that are not saved, and the printout shows the last "
+            "saved version.\n\nSave the changes first (Save), use the saved version "
+            "(Ignore), or stop (Cancel)?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Ignore
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.detail.soap_editor.save()
+        return answer == QMessageBox.StandardButton.Ignore
+
+    def _after_export(self, case_id: str) -> None:
+        if self.showing_detail() and self.detail.case_id == case_id:
+            self.detail.refresh()  # the History tab shows the export
 
     def cancel_analysis(self) -> None:
         if self._runner is not None and self._runner.busy:

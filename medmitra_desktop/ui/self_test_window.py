@@ -52,13 +52,29 @@ def show_main_window(context: AppContext, settings_file: Path,
         app.processEvents()
         shown = window.isVisible()
         rows = window.model.rowCount()
+        case_id = window.model.case_id_at(0)
         window.close()
         window.deleteLater()
         app.processEvents()
         settings.sync()
         if not shown:
             raise RuntimeError("the main window did not show")
+        printed = _print_to_pdf(context, case_id, settings_file.parent)
         return (f"main window shown with {rows} case(s) and closed "
-                f"(Qt {qVersion()}, platform {QApplication.platformName()})")
+                f"(Qt {qVersion()}, platform {QApplication.platformName()}); {printed}")
     finally:
         qInstallMessageHandler(previous)
+
+
+def _print_to_pdf(context: AppContext, case_id: str | None, folder: Path) -> str:
+    """The case report through Qt's printing (an installer that dropped it fails here)."""
+    if case_id is None:
+        raise RuntimeError("no case to print")
+    from .print_case import case_document, write_pdf
+
+    target = folder / "self-test-report.pdf"
+    write_pdf(case_document(context.documents, case_id), target)
+    with target.open("rb") as handle:
+        if handle.read(5) != b"%PDF-":
+            raise RuntimeError("the case report is not a PDF")
+    return f"case report printed to PDF ({target.stat().st_size // 1024} KiB)"

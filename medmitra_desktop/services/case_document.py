@@ -31,9 +31,15 @@ from .case_results import (
     CaseResultsService,
     FindingView,
     LabResultView,
-    MedicationView,
 )
 from .cases import CaseService
+from .result_wording import (
+    allergy_parts,
+    lab_source,
+    medication_source,
+    reference_text,
+    review_text,
+)
 from .settings import SettingsService
 from .soap_notes import SECTIONS, SoapNoteService, SoapRevision
 
@@ -45,10 +51,9 @@ CRITICAL_MARK = "CRITICAL"
 _FLAG_WORDS = {"L": "Low", "H": "High", "LL": "Low", "HH": "High", "A": "Abnormal",
                "N": "Normal"}
 _SEVERITY_WORDS = {"critical": "CRITICAL", "warning": "Warning", "info": "Note"}
-_STATE_WORDS = {"verified": "Verified", "changed": "Changed", "stopped": "Stopped",
-                "unverified": "Unverified", "flagged": "Flagged"}
-_FIELD_LABELS = {"dosage": "dose", "dose": "dose", "route": "route",
-                 "frequency": "frequency", "duration": "duration"}
+# On paper a tick means little and "knowledge base" means less.
+APP_DEFAULT = " (app default)"
+REVIEWED_BY_DOCTOR = " (reviewed by the doctor)"
 _MODALITY_WORDS = {"XR": "X-ray", "CR": "X-ray", "DX": "X-ray", "CT": "CT", "MR": "MRI",
                    "MRI": "MRI", "US": "ultrasound", "NM": "nuclear medicine scan",
                    "PET": "PET scan", "MG": "mammogram"}
@@ -363,7 +368,8 @@ class _ReportWriter:
             if _is_critical(row):
                 value = f"<b>{value}</b>"
             rows.append((css, (_e(row.test), value, _e(row.unit or ""),
-                               _e(_reference(row)), _lab_flag(row), _e(_lab_source(row)))))
+                               _e(reference_text(row, knowledge_base_note=APP_DEFAULT)),
+                               _lab_flag(row), _e(lab_source(row)))))
         parts.append(_table(("Test", "Result", "Unit", "Reference", "Flag", "Source"), rows,
                             (27, 9, 11, 16, 16, 21)))
         return "".join(parts)
@@ -442,8 +448,9 @@ class _ReportWriter:
             return "".join(parts) + _none("No medications were found in the documents or "
                                           "notes.")
         rows = [("", (f"<b>{_e(m.name)}</b>", _e(m.dose or ""), _e(m.route or ""),
-                      _e(m.frequency or ""), _e(m.duration or ""), _e(_review_text(m)),
-                      _e(_medication_source(m))))
+                      _e(m.frequency or ""), _e(m.duration or ""),
+                      _e(review_text(m, approved_mark=REVIEWED_BY_DOCTOR)),
+                      _e(medication_source(m))))
                 for m in medications]
         parts.append(_table(("Medication", "Dose", "Route", "Frequency", "Duration",
                              "Review", "Source"), rows, (17, 10, 8, 13, 11, 23, 18)))
@@ -544,66 +551,9 @@ def _lab_flag(row: LabResultView) -> str:
     return _e(word or "—")
 
 
-def _reference(row: LabResultView) -> str:
-    if row.ref_text:
-        text = row.ref_text
-    elif row.ref_low is not None and row.ref_high is not None:
-        text = f"{row.ref_low:g} – {row.ref_high:g}"
-    elif row.ref_low is not None:
-        text = f"≥ {row.ref_low:g}"
-    elif row.ref_high is not None:
-        text = f"≤ {row.ref_high:g}"
-    else:
-        return ""
-    if row.ref_source == "knowledge_base":
-        text += " (app default)"
-    return text
-
-
-def _lab_source(row: LabResultView) -> str:
-    if row.document_name is None:
-        return "Doctor's notes"
-    return f"{row.document_name}, page {row.page}" if row.page else row.document_name
-
-
-def _review_text(medication: MedicationView) -> str:
-    details = medication.review_details
-    state = medication.review_state
-    text = _STATE_WORDS.get(state, state.capitalize())
-    if state == "changed":
-        previous = details.get("previous_fields") or {}
-        was = "; ".join(f"{_FIELD_LABELS.get(k, k)} {v or '(none)'}"
-                        for k, v in previous.items())
-        if was:
-            text += f" (was: {was})"
-    reason = details.get("reason")
-    if reason and state in ("stopped", "flagged", "changed"):
-        text += f": {reason}"
-    if details.get("change_date") and state in ("stopped", "changed"):
-        text += f", {details['change_date']}"
-    if details.get("is_approved") == "yes":
-        text += " (reviewed by the doctor)"
-    return text
-
-
-def _medication_source(medication: MedicationView) -> str:
-    if medication.document_name:
-        if medication.page:
-            return f"{medication.document_name}, page {medication.page}"
-        return medication.document_name
-    if medication.review_state == "unverified" and medication.review_details.get(
-            "previous_case_id"):
-        return "Earlier case"
-    return "Doctor's notes"
-
-
 def _allergy_html(mentions: Sequence[AllergyView]) -> str:
-    text = f"<b>{_e(mentions[0].substance)}</b>"
-    details: list[str] = []
-    for allergy in mentions:
-        for detail in (allergy.reaction, allergy.severity):
-            if detail and detail not in details:
-                details.append(detail)
+    substance, details = allergy_parts(mentions)
+    text = f"<b>{_e(substance)}</b>"
     if details:
         text += f": {_e(', '.join(details))}"
     sources = sorted({allergy.document_name or "doctor's notes" for allergy in mentions})

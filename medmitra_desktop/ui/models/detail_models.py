@@ -15,6 +15,7 @@ from ...domain.enums import DocumentStatus
 from ...domain.records import DocumentRecord
 from ...services.audit import AuditEvent
 from ...services.case_results import MedicationView
+from ...services.result_wording import STATE_WORDS, medication_source, review_text
 from ..views import evidence
 from ..widgets.clinical_colors import ClinicalColors
 
@@ -122,13 +123,6 @@ def confidence_text(value: object) -> str:
 
 # ---- medications ----------------------------------------------------------------------
 
-STATE_WORDS = {
-    "verified": "Verified",
-    "changed": "Changed",
-    "stopped": "Stopped",
-    "unverified": "Unverified",
-    "flagged": "Flagged",
-}
 STATE_MEANING = {
     "verified": "seen in this case's documents or notes (as on the earlier case, if any)",
     "changed": "dose, route or frequency differs from the earlier case or was edited",
@@ -136,39 +130,6 @@ STATE_MEANING = {
     "unverified": "on the patient's earlier case but not seen in this one",
     "flagged": "only partly captured or conflicting: check it",
 }
-FIELD_LABELS = {"dosage": "dose", "dose": "dose", "route": "route", "frequency": "frequency",
-                "duration": "duration"}
-
-
-def review_text(medication: MedicationView) -> str:
-    details = medication.review_details
-    state = medication.review_state
-    text = STATE_WORDS.get(state, state.capitalize())
-    if state == "changed":
-        previous = details.get("previous_fields") or {}
-        was = "; ".join(f"{FIELD_LABELS.get(k, k)} {v or '(none)'}"
-                        for k, v in previous.items())
-        if was:
-            text += f" (was: {was})"
-    reason = details.get("reason")
-    if reason and state in ("stopped", "flagged", "changed"):
-        text += f": {reason}"
-    if details.get("change_date") and state in ("stopped", "changed"):
-        text += f", {details['change_date']}"
-    if details.get("is_approved") == "yes":
-        text += " ✓"
-    return text
-
-
-def medication_source(medication: MedicationView) -> str:
-    if medication.document_name:
-        if medication.page:
-            return f"{medication.document_name}, page {medication.page}"
-        return medication.document_name
-    if medication.review_state == "unverified" and medication.review_details.get(
-            "previous_case_id"):
-        return "Earlier case"
-    return "Doctor's notes"
 
 
 class MedicationTableModel(_RowsModel[MedicationView]):

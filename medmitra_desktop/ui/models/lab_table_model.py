@@ -9,6 +9,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QFont
 
 from ...services.case_results import LabResultView
+from ...services.result_wording import lab_source, reference_text
 from ..widgets.clinical_colors import ClinicalColors
 
 Index = QModelIndex | QPersistentModelIndex
@@ -49,28 +50,6 @@ def flag_text(row: LabResultView) -> str:
     if row.flag is None:
         return "—"
     return _FLAG_WORDS.get(row.flag, "")
-
-
-def reference_text(row: LabResultView) -> str:
-    if row.ref_text:
-        text = row.ref_text
-    elif row.ref_low is not None and row.ref_high is not None:
-        text = f"{row.ref_low:g} – {row.ref_high:g}"
-    elif row.ref_low is not None:
-        text = f"≥ {row.ref_low:g}"
-    elif row.ref_high is not None:
-        text = f"≤ {row.ref_high:g}"
-    else:
-        return ""
-    if row.ref_source == "knowledge_base":
-        text += " (knowledge base)"
-    return text
-
-
-def source_text(row: LabResultView) -> str:
-    if row.document_name is None:
-        return "Doctor's notes"
-    return f"{row.document_name}, page {row.page}" if row.page else row.document_name
 
 
 class LabTableModel(QAbstractTableModel):
@@ -162,7 +141,7 @@ def _display(row: LabResultView, column: int) -> str:
         return reference_text(row)
     if column == FLAG:
         return flag_text(row)
-    return source_text(row)
+    return lab_source(row)
 
 
 def _tooltip(row: LabResultView, column: int) -> str | None:

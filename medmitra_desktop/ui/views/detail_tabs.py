@@ -32,6 +32,7 @@ from ...services.case_results import (
     LabResultView,
     MedicationView,
 )
+from ...services.result_wording import allergy_parts
 from ..models.detail_models import HistoryTableModel, MedicationTableModel
 from ..models.lab_table_model import SORT_ROLE, LabTableModel, is_abnormal, is_critical
 from ..widgets.clinical_colors import ClinicalColors
@@ -367,12 +368,8 @@ class MedicationsTab(QWidget):
 
 def _allergy_html(mentions: Sequence[AllergyView]) -> str:
     """One substance, with every reaction and severity and where each mention came from."""
-    text = f"<b>{html.escape(mentions[0].substance)}</b>"
-    details: list[str] = []
-    for allergy in mentions:
-        for detail in (allergy.reaction, allergy.severity):
-            if detail and detail not in details:
-                details.append(detail)
+    substance, details = allergy_parts(mentions)
+    text = f"<b>{html.escape(substance)}</b>"
     if details:
         text += f": {html.escape(', '.join(details))}"
     sources = []

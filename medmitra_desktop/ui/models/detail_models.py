@@ -6,9 +6,9 @@ Each holds plain immutable rows handed over by the view; none reads the database
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 
 from ...domain.enums import DocumentStatus
@@ -18,69 +18,12 @@ from ...services.case_results import MedicationView
 from ...services.result_wording import STATE_WORDS, medication_source, review_text
 from ..views import evidence
 from ..widgets.clinical_colors import ClinicalColors
-
-Index = QModelIndex | QPersistentModelIndex
-ROW_ROLE = Qt.ItemDataRole.UserRole + 1
-Row = TypeVar("Row")
-
-
-class _RowsModel(QAbstractTableModel, Generic[Row]):
-    """Read-only rows with fixed columns; subclasses say what each cell shows."""
-
-    columns: tuple[str, ...] = ()
-
-    def __init__(self, colors: ClinicalColors, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[Row] = []
-        self._colors = colors
-
-    def set_rows(self, rows: Sequence[Row]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def set_colors(self, colors: ClinicalColors) -> None:
-        self._colors = colors
-        if self._rows:
-            self.dataChanged.emit(self.index(0, 0),
-                                  self.index(len(self._rows) - 1, len(self.columns) - 1))
-
-    def row_at(self, row: int) -> Row | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    @property
-    def rows(self) -> tuple[Row, ...]:
-        return tuple(self._rows)
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.columns)):
-            return self.columns[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        if role == ROW_ROLE:
-            return row
-        return self.cell(row, index.column(), role)
-
-    def cell(self, row: Row, column: int, role: int) -> Any:
-        raise NotImplementedError
-
+from .rows_model import RowsTableModel
 
 # ---- differential ---------------------------------------------------------------------
 
 
-class DifferentialTableModel(_RowsModel[dict[str, Any]]):
+class DifferentialTableModel(RowsTableModel[dict[str, Any]]):
     """The rule-based differential; evidence cites documents by their file names."""
 
     columns = ("Condition", "ICD-10", "Confidence", "Evidence")
@@ -132,7 +75,7 @@ STATE_MEANING = {
 }
 
 
-class MedicationTableModel(_RowsModel[MedicationView]):
+class MedicationTableModel(RowsTableModel[MedicationView]):
     columns = ("Medication", "Dose", "Route", "Frequency", "Duration", "Review", "Source")
 
     def cell(self, row: MedicationView, column: int, role: int) -> Any:
@@ -195,7 +138,7 @@ DOCUMENT_STATUS_WORDS = {
 }
 
 
-class DocumentTableModel(_RowsModel[DocumentRecord]):
+class DocumentTableModel(RowsTableModel[DocumentRecord]):
     columns = ("File", "Type", "Status", "Pages", "Problem")
 
     def cell(self, row: DocumentRecord, column: int, role: int) -> Any:
@@ -251,7 +194,7 @@ def history_detail(event: AuditEvent) -> str:
     return detail
 
 
-class HistoryTableModel(_RowsModel[AuditEvent]):
+class HistoryTableModel(RowsTableModel[AuditEvent]):
     columns = ("Time", "User", "Action", "Detail")
 
     def cell(self, row: AuditEvent, column: int, role: int) -> Any:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 
 from ...services.case_results import LabResultView
 from ...services.result_wording import lab_source, reference_text
-from ..widgets.clinical_colors import ClinicalColors
+from .rows_model import RowsTableModel
 
-Index = QModelIndex | QPersistentModelIndex
-ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 
 COLUMNS = ("Test", "Result", "Unit", "Reference", "Flag", "Source")
@@ -52,54 +49,10 @@ def flag_text(row: LabResultView) -> str:
     return _FLAG_WORDS.get(row.flag, "")
 
 
-class LabTableModel(QAbstractTableModel):
-    def __init__(self, colors: ClinicalColors, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[LabResultView] = []
-        self._colors = colors
+class LabTableModel(RowsTableModel[LabResultView]):
+    columns = COLUMNS
 
-    def set_rows(self, rows: Sequence[LabResultView]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def set_colors(self, colors: ClinicalColors) -> None:
-        self._colors = colors
-        if self._rows:
-            self.dataChanged.emit(self.index(0, 0),
-                                  self.index(len(self._rows) - 1, len(COLUMNS) - 1))
-
-    @property
-    def colors(self) -> ClinicalColors:
-        return self._colors
-
-    def row_at(self, row: int) -> LabResultView | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    @property
-    def rows(self) -> tuple[LabResultView, ...]:
-        return tuple(self._rows)
-
-    # ---- Qt model API -------------------------------------------------------------------
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(COLUMNS)):
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        column = index.column()
+    def cell(self, row: LabResultView, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return _display(row, column)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -125,8 +78,6 @@ class LabTableModel(QAbstractTableModel):
             return _accessible(row, column)
         if role == SORT_ROLE:
             return _sort_key(row, column)
-        if role == ROW_ROLE:
-            return row
         return None
 
 

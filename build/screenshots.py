@@ -1,14 +1,14 @@
 """Screenshots of the real window on a real (virtual) screen, for review.
 
     xvfb-run -a -s "-screen 0 1366x800x24" .venv/bin/python build/screenshots.py \
-        --data-dir DIR --out build/screenshots
+        --demo --data-dir DIR --out build/screenshots
 
-Opens MedMitra Desktop on DIR (a demo database: create cases first, e.g. with
-`medmitra-desktop cases create`), lets queued analysis finish, and writes one PNG per view:
-the case list, then the detail of the first case (or --case NAME) tab by tab, its dialogs,
-and the same tabs in the dark palette; then a PDF in the document viewer and the SOAP note
-signed (the demo folder gets a doctor name and a signed revision for that), light and
-dark. The pixels come from the X server
+With --demo, first fills DIR with synthetic demo cases (build/demo_cases.py); without it,
+DIR is an existing data folder. Opens MedMitra Desktop on DIR, lets queued analysis
+finish, and writes one PNG per view: the case list, then the detail of the first case (or
+--case NAME) tab by tab, its dialogs, and the same tabs in the dark palette; then a PDF in
+the document viewer and the SOAP note signed (the demo folder gets a doctor name and a
+signed revision for that), light and dark. The pixels come from the X server
 (QScreen.grabWindow), so they are what a doctor sees.
 """
 
@@ -52,6 +52,8 @@ DETAIL_TABS = ((SUMMARY_TAB, "summary"), (LABS_TAB, "labs"), (RADIOLOGY_TAB, "ra
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--demo", action="store_true",
+                        help="first fill DIR (which must not exist yet) with demo cases")
     parser.add_argument("--out", type=Path, default=Path("build/screenshots"))
     parser.add_argument("--wait-ms", type=int, default=60_000,
                         help="longest wait for queued analysis")
@@ -59,6 +61,14 @@ def main() -> int:
                         help="open the case of this patient (default: the first in the list)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.demo:
+        if Path(args.data_dir).exists():
+            parser.error(f"--demo needs a new folder; {args.data_dir} exists")
+        sys.path.insert(0, str(Path(__file__).parent))
+        from demo_cases import make_demo
+
+        make_demo(Path(args.data_dir).resolve())
+        args.case = args.case or "Ramesh Iyer"  # the demo case with every kind of document
 
     app = QApplication(sys.argv)
     app.setApplicationName("MedMitra Desktop")

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -55,7 +54,9 @@ from .views.case_detail import CaseDetailView
 from .views.new_case_view import NewCaseView
 from .views.settings_dialog import SettingsDialog
 from .widgets.case_filters import CaseFilterBar
+from .widgets.confirm import ask_yes_no
 from .widgets.status_badge import StatusBadgeDelegate
+from .widgets.tables import read_only_table
 from .workers import AnalysisRunner
 
 log = logging.getLogger(__name__)
@@ -151,26 +152,11 @@ class MainWindow(QMainWindow):
     # ---- building -----------------------------------------------------------------------
 
     def _make_table(self) -> QTableView:
-        table = QTableView()
-        table.setAccessibleName("Cases")
-        table.setModel(self.model)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table = read_only_table(self.model, "Cases", DEFAULT_COLUMN_WIDTHS)
         table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        # Tab leaves the table (arrow keys move inside it), so every control stays reachable.
-        table.setTabKeyNavigation(False)
-        table.setAlternatingRowColors(True)
-        table.setWordWrap(False)
-        table.verticalHeader().hide()
         table.setItemDelegateForColumn(
             STATUS_COLUMN, StatusBadgeDelegate(STATUS_ROLE, PROGRESS_ROLE, table))
-        header = table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        for column, width in enumerate(DEFAULT_COLUMN_WIDTHS):
-            header.resizeSection(column, width)
-        header.setSortIndicator(5, Qt.SortOrder.DescendingOrder)
+        table.horizontalHeader().setSortIndicator(5, Qt.SortOrder.DescendingOrder)
         table.setSortingEnabled(True)
         table.setToolTip("Enter or double-click opens the case; right-click or the menu key "
                          "for more; Delete moves the selected cases to the trash")
@@ -521,13 +507,9 @@ class MainWindow(QMainWindow):
             question = f"Move the case of {self.model.patient_name_at(rows[0])} to the trash?"
         else:
             question = f"Move {len(case_ids):,} cases to the trash?"
-        answer = QMessageBox.question(
-            self, APP_NAME,
-            f"{question}\n\nUndo (Ctrl+Z) brings {'it' if len(case_ids) == 1 else 'them'} "
-            "back at once, and the trash keeps them until it is emptied.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No)
-        if answer != QMessageBox.StandardButton.Yes:
+        them = "it" if len(case_ids) == 1 else "them"
+        if not ask_yes_no(self, f"{question}\n\nUndo (Ctrl+Z) brings {them} back at once, "
+                                "and the trash keeps them until it is emptied."):
             return
         moved, problems = self._each_case(
             case_ids, lambda case_id: self._context.cases.delete_case(

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QMessageBox,
     QPushButton,
-    QStyleFactory,
     QWidget,
 )
 from reportlab.lib.pagesizes import A4
@@ -61,17 +60,13 @@ from medmitra_desktop.ui.views.medication_review_dialog import MedicationReviewD
 from medmitra_desktop.ui.widgets.clinical_colors import ClinicalColors, contrast_ratio
 from medmitra_desktop.ui.workers import AnalysisRunner
 from tests.factories import LAB_LINES, make_case, scanned_png, text_file, text_pdf
+from tests.qt.palettes import PALETTE_CASES, palette_for
 
 RADIOLOGY_TEXT = ("CHEST X-RAY PA VIEW\nFINDINGS: No pneumothorax. The heart is enlarged.\n"
                   "IMPRESSION: Cardiomegaly.\n")
 CRITICAL_LINES = "Hemoglobin 5.8 g/dL 13.0-17.0\nPotassium 6.9 mmol/L\n"
 # Shown windows on the offscreen platform log this harmless note.
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
 
 
 @pytest.fixture
@@ -614,18 +609,9 @@ def test_controls_are_named_and_reachable_by_tab(qtbot, window: MainWindow,
     assert window.search.hasFocus()
 
 
-@pytest.mark.parametrize(("base", "text"), [("#ffffff", "#000000"), ("#f5f5f5", "#202020"),
-                                             ("#2d2d2d", "#ffffff"), ("#1e1e1e", "#d4d4d4"),
-                                             ("fusion", ""), ("app-dark", "")])
+@pytest.mark.parametrize(("base", "text"), PALETTE_CASES)
 def test_colours_are_readable_on_light_and_dark_palettes(qapp, base: str, text: str) -> None:
-    if base == "fusion":
-        palette = QStyleFactory.create("Fusion").standardPalette()
-    elif base == "app-dark":
-        palette = dark_palette()
-    else:
-        palette = QPalette()
-        palette.setColor(QPalette.ColorRole.Base, QColor(base))
-        palette.setColor(QPalette.ColorRole.Text, QColor(text))
+    palette = palette_for(base, text)
     colors = ClinicalColors.from_palette(palette)
     assert colors.dark == (palette.color(QPalette.ColorRole.Base).lightness() < 128)
     for foreground, background in (

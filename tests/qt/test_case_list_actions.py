@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, QTimer
@@ -21,11 +20,6 @@ from tests.factories import make_case
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
 NAMES = ("Asha Verma", "Bela Rao", "Chitra Nair")
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
 
 
 @pytest.fixture

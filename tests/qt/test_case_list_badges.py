@@ -3,12 +3,10 @@ light and the dark palette."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QStyleFactory
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QApplication
 
 from medmitra_desktop.app import AppContext
 from medmitra_desktop.domain.enums import CaseStatus
@@ -25,13 +23,9 @@ from medmitra_desktop.ui.widgets.clinical_colors import contrast_ratio
 from medmitra_desktop.ui.widgets.status_badge import MARGIN_X, badge_colors, badge_text
 from medmitra_desktop.ui.widgets.status_badge import NEEDS_REVIEW as NEEDS_REVIEW_BADGE
 from tests.factories import make_case
+from tests.qt.palettes import PALETTE_CASES, palette_for
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
 
 
 def three_statuses(service: CaseService) -> dict[CaseStatus, str]:
@@ -77,18 +71,9 @@ def test_badge_text() -> None:
     assert badge_text(CaseStatus.FAILED, None) == "Failed"
 
 
-@pytest.mark.parametrize(("base", "text"), [("#ffffff", "#000000"), ("#f5f5f5", "#202020"),
-                                             ("#2d2d2d", "#ffffff"), ("#1e1e1e", "#d4d4d4"),
-                                             ("fusion", ""), ("app-dark", "")])
+@pytest.mark.parametrize(("base", "text"), PALETTE_CASES)
 def test_badge_text_is_readable_on_light_and_dark_palettes(qapp, base: str, text: str) -> None:
-    if base == "fusion":
-        palette = QStyleFactory.create("Fusion").standardPalette()
-    elif base == "app-dark":
-        palette = dark_palette()
-    else:
-        palette = QPalette()
-        palette.setColor(QPalette.ColorRole.Base, QColor(base))
-        palette.setColor(QPalette.ColorRole.Text, QColor(text))
+    palette = palette_for(base, text)
     colors = badge_colors(palette)
     assert set(colors) == {*CaseStatus, NEEDS_REVIEW_BADGE}
     for status, badge in colors.items():

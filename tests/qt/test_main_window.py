@@ -13,11 +13,6 @@ from tests.factories import make_case
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
 def window(qtbot, context: AppContext, settings: QSettings) -> MainWindow:
     main = MainWindow(context, "dr-qt", settings)
     qtbot.addWidget(main)

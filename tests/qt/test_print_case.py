@@ -28,11 +28,6 @@ ODD_NAME = 'Ravi <Kumar> & "Sons"'
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
 def window(qtbot, context: AppContext, settings: QSettings) -> Iterator[MainWindow]:
     main = MainWindow(context, "dr-qt", settings)
     qtbot.addWidget(main)

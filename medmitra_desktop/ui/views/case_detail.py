@@ -43,6 +43,7 @@ from ...services.cases import CaseService
 from ...services.settings import SettingsService
 from ...services.soap_notes import SoapNoteService
 from ..widgets.clinical_colors import ClinicalColors
+from ..widgets.confirm import ask_yes_no
 from . import evidence
 from .case_edit_dialog import CaseEditDialog
 from .detail_documents import DocumentsTab
@@ -402,13 +403,8 @@ class CaseDetailView(QWidget):
         record = self._case
         if record is None:
             return
-        answer = QMessageBox.question(
-            self, APP_NAME,
-            f"Move the case of {record.patient_name} to the trash?\n\n"
-            "It can be restored from the trash until the trash is emptied.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No)
-        if answer != QMessageBox.StandardButton.Yes:
+        if not ask_yes_no(self, f"Move the case of {record.patient_name} to the trash?\n\n"
+                                "It can be restored from the trash until the trash is emptied."):
             return
         try:
             self._cases.delete_case(record.case_id, user_id=self._user_id)
@@ -456,13 +452,9 @@ class CaseDetailView(QWidget):
                         None) if record else None
         if record is None or document is None:
             return
-        if QMessageBox.question(
-                self, APP_NAME,
-                f"Remove {document.file_name} from the case of {record.patient_name}?\n\n"
-                "The case is analysed again without it. To have it back, attach the file "
-                "again.",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.No) != QMessageBox.StandardButton.Yes:
+        if not ask_yes_no(self, f"Remove {document.file_name} from the case of "
+                                f"{record.patient_name}?\n\nThe case is analysed again without "
+                                "it. To have it back, attach the file again."):
             return
         try:
             self._cases.remove_document(record.case_id, document_id, user_id=self._user_id)

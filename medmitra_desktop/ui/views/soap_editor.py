@@ -33,6 +33,7 @@ from ...domain.records import DocumentRecord
 from ...services.settings import SettingsService
 from ...services.soap_notes import SECTIONS, SoapNoteService, SoapRevision
 from ..widgets.clinical_colors import ClinicalColors
+from ..widgets.confirm import ask_yes_no
 from ..widgets.tables import heading
 from . import evidence
 
@@ -252,10 +253,7 @@ class SoapEditor(QWidget):
         if must_save:
             question += ("\n\nYour text is saved first." if self._shown.revision else
                          "\n\nThe draft is saved as revision 1 first.")
-        if QMessageBox.question(self, APP_NAME, question,
-                                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                QMessageBox.StandardButton.No) != \
-                QMessageBox.StandardButton.Yes:
+        if not ask_yes_no(self, question):
             return False
         if must_save and not self.save():
             return False

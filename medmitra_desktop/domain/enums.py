@@ -31,6 +31,25 @@ class DocumentStatus(StrEnum):
     OCR_UNAVAILABLE = "ocr_unavailable"
 
 
+class SyncState(StrEnum):
+    """A case's place in sync with the MedMitra API, as the doctor sees it."""
+
+    LOCAL = "local"          # only on this workstation (sync not set up)
+    PENDING = "pending"      # local changes wait in the outbox
+    SYNCED = "synced"
+    CONFLICT = "conflict"    # changed on both sides; the doctor chooses, field by field
+    ERROR = "error"          # the server refused a change; sync_error says why
+
+
+class OutboxOperation(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    UPLOAD = "upload"
+    REMOVE = "remove"
+    REANALYZE = "reanalyze"
+
+
 class JobKind(StrEnum):
     ANALYZE = "analyze"
 
@@ -54,3 +73,5 @@ class AuditAction(StrEnum):
     ATTACH = "attach"
     REMOVE_DOCUMENT = "remove_document"
     REANALYZE = "reanalyze"
+    SYNC_PULL = "sync_pull"              # the server changed or created this case
+    RESOLVE_CONFLICT = "resolve_conflict"

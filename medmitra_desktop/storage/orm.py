@@ -80,6 +80,15 @@ class Case(TimestampedMixin, Base):
     # The clinic's own patient number, when it has one: links a patient's cases.
     patient_record_number: Mapped[str | None] = mapped_column(String(64), index=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Sync with the MedMitra API (all empty while sync is not set up): the server's case
+    # id, the state shown to the doctor, the last error in words, the patient fields as
+    # both sides last agreed (the base that tells a remote change from a local one), and
+    # a conflict awaiting the doctor's choice, field by field.
+    remote_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    sync_state: Mapped[str] = mapped_column(String(12), default="local")
+    sync_error: Mapped[str | None] = mapped_column(Text)
+    remote_base: Mapped[dict | None] = mapped_column(JSON)
+    sync_conflict: Mapped[dict | None] = mapped_column(JSON)
 
     documents: Mapped[list[Document]] = relationship(
         back_populates="case", cascade="all, delete-orphan", passive_deletes=True,
@@ -119,6 +128,7 @@ class Document(TimestampedMixin, Base):
     pages: Mapped[int | None] = mapped_column(Integer)
     text_source: Mapped[str | None] = mapped_column(String(10))
     text_chars: Mapped[int | None] = mapped_column(Integer)
+    remote_id: Mapped[str | None] = mapped_column(String(64))  # the server's file_id
 
     case: Mapped[Case] = relationship(back_populates="documents")
     pages_text: Mapped[list[DocumentPage]] = relationship(
@@ -263,6 +273,9 @@ class OutboxEntry(TimestampedMixin, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Set when a request may have reached the server: its answer can have been lost, so
+    # the next try reconciles with the server before sending again.
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditEntry(Base):

@@ -62,6 +62,16 @@ class JobStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class ReportStatus(StrEnum):
+    """A report job's life: polled by id until it succeeds, fails or is cancelled."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
 class AuditAction(StrEnum):
     CREATE = "create"
     VIEW = "view"
@@ -75,3 +85,5 @@ class AuditAction(StrEnum):
     REANALYZE = "reanalyze"
     SYNC_PULL = "sync_pull"              # the server changed or created this case
     RESOLVE_CONFLICT = "resolve_conflict"
+    LINK_PATIENT = "link_patient"        # the doctor: this case is that case's patient
+    UNLINK_PATIENT = "unlink_patient"    # the doctor: this case is a patient of its own

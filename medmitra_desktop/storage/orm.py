@@ -79,6 +79,9 @@ class Case(TimestampedMixin, Base):
     one_line_summary: Mapped[str | None] = mapped_column(Text)
     # The clinic's own patient number, when it has one: links a patient's cases.
     patient_record_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The doctor's decision on which patient this case is (services/patients.py): cases
+    # sharing a key are one patient, whatever their names say; empty: matched automatically.
+    patient_key: Mapped[str | None] = mapped_column(String(36), index=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Sync with the MedMitra API (all empty while sync is not set up): the server's case
     # id, the state shown to the doctor, the last error in words, the patient fields as
@@ -257,6 +260,31 @@ class Job(TimestampedMixin, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ReportJob(TimestampedMixin, Base):
+    """A report made from a case (a PDF file), polled by its uid until it is done.
+
+    Not a row of `jobs`: those are analysis jobs, which change the case's status when they
+    fail and are retried after a crash; a report leaves the case alone and is simply made
+    again (services/report_jobs.py)."""
+
+    __tablename__ = "report_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(Text)
+    output_path: Mapped[str] = mapped_column(Text)
+    pages: Mapped[int | None] = mapped_column(Integer)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

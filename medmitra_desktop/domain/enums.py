@@ -87,3 +87,6 @@ class AuditAction(StrEnum):
     RESOLVE_CONFLICT = "resolve_conflict"
     LINK_PATIENT = "link_patient"        # the doctor: this case is that case's patient
     UNLINK_PATIENT = "unlink_patient"    # the doctor: this case is a patient of its own
+    IMPORT = "import"                    # created from a FHIR bundle (detail: its source)
+    BACKUP = "backup"                    # the whole data folder written to a backup file
+    RESTORE_BACKUP = "restore_backup"    # this data folder was restored from a backup

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .enums import CaseStatus, DocumentCategory, DocumentStatus, Gender
+from .enums import CaseStatus, DocumentCategory, DocumentStatus, Gender, SyncState
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,10 @@ class CaseRecord:
     patient_record_number: str | None = None
     # Why the latest analysis failed or was cancelled; None when it succeeded or is pending.
     last_error: str | None = None
+    sync_state: SyncState = SyncState.LOCAL
+    sync_error: str | None = None
+    # Fields changed both here and on the server: {field: {"local": .., "remote": ..}}.
+    sync_conflict: dict[str, dict[str, object]] | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ class CaseListItem:
     # Analysed, but something needs the doctor: a document that could not be read
     # (damaged, password, no OCR engine) or a medication only partly captured.
     needs_review: bool = False
+    sync_state: SyncState = SyncState.LOCAL
+    sync_error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ from ..domain.enums import (
     Gender,
     JobKind,
     JobStatus,
+    OutboxOperation,
+    SyncState,
 )
 from ..domain.errors import ConflictError, FieldError, NotFoundError, ValidationError
 from ..domain.filetypes import Sniffed
@@ -44,13 +46,15 @@ from ..storage import case_queries, search_index
 from ..storage.database import Database
 from ..storage.filestore import FileStore, StoredBlob
 from ..storage.orm import Case, Document, Job, utcnow
-from . import audit
+from . import audit, outbox
 
 log = logging.getLogger(__name__)
 
 UPDATABLE_FIELDS = ("patient_name", "patient_age", "patient_gender", "case_summary",
                     "patient_record_number", "status")
 CASE_ENTITY = "case"
+# The fields the MedMitra API keeps: what sync sends, and what a conflict is made of.
+SYNCED_FIELDS = ("patient_name", "patient_age", "patient_gender", "case_summary")
 
 
 class CaseService:
@@ -100,28 +104,61 @@ class CaseService:
         if errors:
             raise ValidationError(errors)
         assert clean_user is not None
-        stored = self._store(checked)
+        return self._insert(clean_user, fields, self._store(checked))
 
+    def create_from_server(
+        self, *, user_id: str, remote_case_id: str, fields: Mapping[str, object],
+        attachments: Sequence[tuple[NewAttachment, str]],
+    ) -> CaseRecord:
+        """A case another workstation created, pulled from the server with its files
+        (each with the server's file id): stored as synced, analysed here too, and never
+        sent back. Raises ValidationError if the server's values break the local rules."""
+        clean = validate_case_fields(dict(fields))
+        errors: list[FieldError] = []
+        checked = self._check_attachments([a for a, _ in attachments], errors)
+        if errors:
+            raise ValidationError(errors)
+        file_ids = {id(a): file_id for a, file_id in attachments}
+        stored = self._store(checked)
+        remote_ids = [file_ids[id(a)] for a, _ in checked]
+        return self._insert(user_id, clean, stored, remote=(remote_case_id, remote_ids))
+
+    def _insert(
+        self, user_id: str, fields: Mapping[str, object],
+        stored: Sequence[tuple[NewAttachment, Sniffed, StoredBlob]],
+        remote: tuple[str, Sequence[str]] | None = None,
+    ) -> CaseRecord:
         with self._db.session() as session:
             has_work = bool(stored) or bool(fields["case_summary"])
             case = Case(
                 uid=str(uuid.uuid4()),
-                user_id=clean_user,
+                user_id=user_id,
                 patient_name=fields["patient_name"],
                 patient_age=fields["patient_age"],
                 patient_gender=Gender(fields["patient_gender"]).value,
                 case_summary=fields["case_summary"],
-                patient_record_number=fields["patient_record_number"],
+                patient_record_number=fields.get("patient_record_number"),
                 status=(CaseStatus.PROCESSING if has_work else CaseStatus.COMPLETED).value,
+                sync_state=SyncState.LOCAL.value,
             )
             session.add(case)
             session.flush()
-            self._add_documents(session, case, stored)
+            documents = self._add_documents(session, case, stored)
             if has_work:
                 self._queue_analysis(session, case)
             self._reindex(session, case)
+            if remote is None:
+                outbox.record(session, case, OutboxOperation.CREATE)
+                action = AuditAction.CREATE
+            else:
+                case.remote_id = remote[0]
+                case.remote_base = {name: getattr(case, name) for name in SYNCED_FIELDS}
+                case.sync_state = SyncState.SYNCED.value
+                for document, file_id in zip(documents, remote[1], strict=True):
+                    document.remote_id = file_id
+                action = AuditAction.SYNC_PULL
             audit.record(
-                session, user_id=clean_user, action=AuditAction.CREATE, entity=CASE_ENTITY,
+                session, user_id=user_id, action=action, entity=CASE_ENTITY,
                 entity_id=case.uid, detail=f"documents={len(stored)}",
             )
             session.flush()
@@ -151,9 +188,10 @@ class CaseService:
     @staticmethod
     def _add_documents(
         session: Session, case: Case, stored: Iterable[tuple[NewAttachment, Sniffed, StoredBlob]]
-    ) -> None:
+    ) -> list[Document]:
+        added = []
         for attachment, sniffed, blob in stored:
-            session.add(
+            added.append(
                 Document(
                     uid=str(uuid.uuid4()),
                     case_id=case.id,
@@ -165,8 +203,10 @@ class CaseService:
                     status=DocumentStatus.QUEUED.value,
                 )
             )
+        session.add_all(added)
         session.flush()
         session.refresh(case, ["documents"])
+        return added
 
     @staticmethod
     def _queue_analysis(session: Session, case: Case) -> None:
@@ -270,6 +310,8 @@ class CaseService:
             case.version += 1
             case.updated_at = utcnow()
             self._reindex(session, case)
+            if set(changed) & set(SYNCED_FIELDS):
+                outbox.record(session, case, OutboxOperation.UPDATE)
             audit.record(session, user_id=user_id, action=AuditAction.UPDATE,
                          entity=CASE_ENTITY, entity_id=case.uid,
                          detail="fields=" + ",".join(changed))
@@ -291,7 +333,8 @@ class CaseService:
         stored = self._store(checked)
         with self._db.session() as session:
             case = _load(session, case_id)
-            self._add_documents(session, case, stored)
+            for document in self._add_documents(session, case, stored):
+                outbox.record(session, case, OutboxOperation.UPLOAD, document)
             self._queue_analysis(session, case)
             self._touch(case)
             self._reindex(session, case)
@@ -308,6 +351,7 @@ class CaseService:
             if document is None:
                 raise NotFoundError(f"This case has no document {document_id}.")
             sha256 = document.sha256
+            outbox.record(session, case, OutboxOperation.REMOVE, document)
             case.documents.remove(document)
             session.flush()
             self._touch(case)
@@ -326,8 +370,71 @@ class CaseService:
                 document.error = None
             self._queue_analysis(session, case)
             self._touch(case)
+            outbox.record(session, case, OutboxOperation.REANALYZE)
             audit.record(session, user_id=user_id, action=AuditAction.REANALYZE,
                          entity=CASE_ENTITY, entity_id=case.uid)
+            session.flush()
+            return _case_record(case)
+
+    # ---- sync ---------------------------------------------------------------------------
+
+    def attach_from_server(self, case_id: str, *, user_id: str,
+                           attachments: Sequence[tuple[NewAttachment, str]]) -> CaseRecord:
+        """Files another workstation added to a synced case, with their server file ids:
+        analysed here, never sent back."""
+        errors: list[FieldError] = []
+        checked = self._check_attachments([a for a, _ in attachments], errors)
+        if errors:
+            raise ValidationError(errors)
+        file_ids = {id(a): file_id for a, file_id in attachments}
+        stored = self._store(checked)
+        with self._db.session() as session:
+            case = _load(session, case_id)
+            added = self._add_documents(session, case, stored)
+            for document, (attachment, _) in zip(added, checked, strict=True):
+                document.remote_id = file_ids[id(attachment)]
+            self._queue_analysis(session, case)
+            self._touch(case)
+            self._reindex(session, case)
+            audit.record(session, user_id=user_id, action=AuditAction.SYNC_PULL,
+                         entity=CASE_ENTITY, entity_id=case.uid,
+                         detail=f"documents={len(added)}")
+            session.flush()
+            return _case_record(case)
+
+    def resolve_conflict(self, case_id: str, *, user_id: str,
+                         choices: Mapping[str, str]) -> CaseRecord:
+        """The doctor's choice for each conflicting field: "local" keeps this computer's
+        value (and sends it to the server), "remote" takes the server's."""
+        with self._db.session() as session:
+            case = _load(session, case_id)
+            conflict = dict(case.sync_conflict or {})
+            missing = sorted(set(conflict) - set(choices))
+            bad = sorted(name for name, side in choices.items()
+                         if name not in conflict or side not in ("local", "remote"))
+            if missing or bad:
+                raise ValidationError(
+                    [FieldError(name, "choose local or remote") for name in missing]
+                    + [FieldError(name, "is not in conflict, or the choice is not local or "
+                                        "remote") for name in bad])
+            base = dict(case.remote_base or {})
+            taken = {}
+            for name, side in choices.items():
+                remote_value = conflict[name]["remote"]
+                base[name] = remote_value  # what the server holds now
+                if side == "remote":
+                    taken[name] = remote_value
+            case.remote_base = base
+            case.sync_conflict = None
+            case.sync_state = SyncState.PENDING.value
+            set_fields(session, case, taken)
+            if any(getattr(case, name) != base.get(name) for name in SYNCED_FIELDS):
+                outbox.record(session, case, OutboxOperation.UPDATE)
+            if not outbox.rows_for(session, case.id):
+                case.sync_state = SyncState.SYNCED.value
+            audit.record(session, user_id=user_id, action=AuditAction.RESOLVE_CONFLICT,
+                         entity=CASE_ENTITY, entity_id=case.uid,
+                         detail="fields=" + ",".join(sorted(choices)))
             session.flush()
             return _case_record(case)
 
@@ -339,6 +446,7 @@ class CaseService:
             case = _load(session, case_id)
             case.deleted_at = utcnow()
             self._touch(case)
+            outbox.record(session, case, OutboxOperation.DELETE)
             search_index.drop_case(session, case.id)
             audit.record(session, user_id=user_id, action=AuditAction.DELETE,
                          entity=CASE_ENTITY, entity_id=case.uid)
@@ -350,6 +458,7 @@ class CaseService:
                 return _case_record(case)
             case.deleted_at = None
             self._touch(case)
+            outbox.restored(session, case)
             self._reindex(session, case)
             audit.record(session, user_id=user_id, action=AuditAction.RESTORE,
                          entity=CASE_ENTITY, entity_id=case.uid)
@@ -394,6 +503,20 @@ class CaseService:
             return session.execute(
                 select(func.count()).select_from(Case).where(Case.deleted_at.is_(None))
             ).scalar_one()
+
+
+def set_fields(session: Session, case: Case, values: Mapping[str, object]) -> list[str]:
+    """Write already-validated patient fields, keeping version and search index right.
+    Returns the names that changed."""
+    changed = sorted(name for name, value in values.items() if getattr(case, name) != value)
+    for name in changed:
+        setattr(case, name, values[name])
+    if changed:
+        case.version += 1
+        case.updated_at = utcnow()
+        session.flush()
+        search_index.reindex_case(session, case)
+    return changed
 
 
 def _load(session: Session, case_id: str, *, include_deleted: bool = False) -> Case:
@@ -458,4 +581,7 @@ def _case_record(case: Case, *, last_error: str | None = None) -> CaseRecord:
         documents=tuple(_document_record(case.uid, document) for document in case.documents),
         patient_record_number=case.patient_record_number,
         last_error=last_error,
+        sync_state=SyncState(case.sync_state),
+        sync_error=case.sync_error,
+        sync_conflict=case.sync_conflict or None,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, column, func, literal_column, or_, select, table, text
 from sqlalchemy.orm import Session
 
-from ..domain.enums import CaseStatus, Gender
+from ..domain.enums import CaseStatus, Gender, SyncState
 from ..domain.records import CaseListItem, CasePage, CaseQuery
 from .orm import Case, Document, Medication
 from .search_index import match_expression, search_words
@@ -105,7 +105,7 @@ def list_cases(session: Session, query: CaseQuery) -> CasePage:
     statement = select(
         Case.uid, Case.patient_name, Case.patient_age, Case.patient_gender, Case.status,
         Case.created_at, Case.updated_at, Case.one_line_summary, document_count,
-        _needs_review(),
+        _needs_review(), Case.sync_state, Case.sync_error,
     )
     if expression is None:
         statement = statement.where(where)
@@ -125,7 +125,7 @@ def list_cases(session: Session, query: CaseQuery) -> CasePage:
             case_id=row[0], patient_name=row[1], patient_age=row[2],
             patient_gender=Gender(row[3]), status=CaseStatus(row[4]), created_at=row[5],
             updated_at=row[6], one_line_summary=row[7], document_count=row[8],
-            needs_review=bool(row[9]),
+            needs_review=bool(row[9]), sync_state=SyncState(row[10]), sync_error=row[11],
         )
         for row in rows
     )

@@ -365,11 +365,15 @@ def _set_case_status(session: Session, case_pk: int, status: CaseStatus) -> None
 
 def _delete_results(session: Session, case_pk: int) -> None:
     """Clear what the analysis wrote last time. Medications a doctor has reviewed are the
-    doctor's record, not the machine's, and stay."""
+    doctor's record, not the machine's, and stay; so do lab results and findings no
+    document backs (imported from a FHIR bundle without its files: nothing here could
+    read them again). The analysis writes those only from documents."""
     document_ids = select(Document.id).where(Document.case_id == case_pk)
     session.execute(delete(DocumentPage).where(DocumentPage.document_id.in_(document_ids)))
-    for table in (LabResult, RadiologyObservation, Allergy):
-        session.execute(delete(table).where(table.case_id == case_pk))
+    for table in (LabResult, RadiologyObservation):
+        session.execute(delete(table).where(table.case_id == case_pk,
+                                            table.document_id.is_not(None)))
+    session.execute(delete(Allergy).where(Allergy.case_id == case_pk))
     for medication in session.execute(
             select(Medication).where(Medication.case_id == case_pk)).scalars():
         if not _doctor_reviewed(medication):

@@ -116,6 +116,9 @@ class SyncEngine:
         self._backoff_max = backoff_max
         self._rng = rng or random.Random()
 
+    def close(self) -> None:
+        self._client.close()
+
     # ---- one round ----------------------------------------------------------------------
 
     def run_once(self, *, force: bool = False,

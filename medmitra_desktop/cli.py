@@ -282,6 +282,13 @@ def run_cases(args: argparse.Namespace, service: Any) -> int:
     return EXIT_OK
 
 
+def _shown_path(path: Path) -> str:
+    """The path as text any UTF-8 reader accepts. A Linux file name may hold bytes that
+    are not UTF-8; Python keeps them as lone surrogates, which would make the JSON on
+    stdout invalid (or the write fail), so each becomes U+FFFD."""
+    return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in str(path))
+
+
 def run_analyze(args: argparse.Namespace) -> int:
     """The whole pipeline over FILEs as one case; JSON on stdout, logs on stderr."""
     from .analysis.contract_json import case_json
@@ -300,7 +307,7 @@ def run_analyze(args: argparse.Namespace) -> int:
         gender=args.patient_gender.value if args.patient_gender else None,
         notes=args.summary,
     )
-    items = [DocumentInput(path=path, display_name=str(path), category=args.category,
+    items = [DocumentInput(path=path, display_name=_shown_path(path), category=args.category,
                            password=args.password) for path in args.files]
     result = case_json(analyzer.case(items, patient))
     if args.json:

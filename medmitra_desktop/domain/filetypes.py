@@ -74,7 +74,8 @@ def sniff_bytes(head: bytes) -> Sniffed:
         return Sniffed(FileKind.TIFF, "a TIFF image")
     if head.startswith(b"BM") and len(head) >= 26 and head[14] in (12, 40, 52, 56, 64, 108, 124):
         return Sniffed(FileKind.BMP, "a BMP image")
-    if head[140:144] == b"DICM":
+    # DICOM Part 10: a 128-byte preamble, then the "DICM" prefix.
+    if head[128:132] == b"DICM":
         return Sniffed(None, "a DICOM image")
     for magic, description in _KNOWN_OTHERS:
         if head.startswith(magic):

@@ -17,6 +17,10 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 def configure_logging(log_dir: Path | None, *, stderr_level: int = logging.WARNING) -> None:
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if os.environ.get("MEDMITRA_DEBUG") else logging.INFO)
+    # httpx logs every request line at INFO (URLs carry case ids and the doctor's id):
+    # the sync engine reports what matters in its own words.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     for handler in list(root.handlers):
         if getattr(handler, "_medmitra", False):
             root.removeHandler(handler)

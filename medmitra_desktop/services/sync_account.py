@@ -9,9 +9,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from sqlalchemy import func, select
+
 from ..domain.errors import FieldError, ValidationError
 from ..storage.database import Database
 from ..storage.filestore import FileStore
+from ..storage.orm import Case, OutboxEntry
 from ..sync.client import MedMitraClient
 from ..sync.credentials import CredentialStore
 from ..sync.errors import KeychainUnavailable, SignInRequired
@@ -99,6 +102,19 @@ class SyncAccount:
             self._credentials.delete(current.server_url, current.user_id)
         log.info("Signed out of the sync server")
         return self.status()
+
+    def pending_changes(self) -> int:
+        """Outbox rows still to send (what "N changes waiting" counts)."""
+        with self._db.read_session() as session:
+            return session.execute(select(func.count()).select_from(OutboxEntry)).scalar_one()
+
+    def state_counts(self) -> dict[str, int]:
+        """Live cases per sync state."""
+        with self._db.read_session() as session:
+            rows = session.execute(
+                select(Case.sync_state, func.count()).where(Case.deleted_at.is_(None))
+                .group_by(Case.sync_state))
+            return {state: count for state, count in rows}
 
     def engine(self) -> SyncEngine | None:
         """The engine for the signed-in account, or None while sync is off. The caller

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -45,7 +46,7 @@ from ..domain.validation import (
 from ..storage import case_queries, search_index
 from ..storage.database import Database
 from ..storage.filestore import FileStore, StoredBlob
-from ..storage.orm import Case, Document, Job, utcnow
+from ..storage.orm import Case, Document, Insight, Job, utcnow
 from . import audit, outbox
 
 log = logging.getLogger(__name__)
@@ -109,10 +110,12 @@ class CaseService:
     def create_from_server(
         self, *, user_id: str, remote_case_id: str, fields: Mapping[str, object],
         attachments: Sequence[tuple[NewAttachment, str]],
+        remote_status: str | None = None, remote_insights: Mapping[str, object] | None = None,
     ) -> CaseRecord:
         """A case another workstation created, pulled from the server with its files
-        (each with the server's file id): stored as synced, analysed here too, and never
-        sent back. Raises ValidationError if the server's values break the local rules."""
+        (each with the server's file id) and the server's insights: stored as synced,
+        analysed here too, and never sent back. Raises ValidationError if the server's
+        values break the local rules."""
         clean = validate_case_fields(dict(fields))
         errors: list[FieldError] = []
         checked = self._check_attachments([a for a, _ in attachments], errors)
@@ -121,12 +124,14 @@ class CaseService:
         file_ids = {id(a): file_id for a, file_id in attachments}
         stored = self._store(checked)
         remote_ids = [file_ids[id(a)] for a, _ in checked]
-        return self._insert(user_id, clean, stored, remote=(remote_case_id, remote_ids))
+        return self._insert(user_id, clean, stored, remote=RemoteOrigin(
+            remote_case_id, remote_ids, {**fields, "status": remote_status},
+            dict(remote_insights) if remote_insights else None))
 
     def _insert(
         self, user_id: str, fields: Mapping[str, object],
         stored: Sequence[tuple[NewAttachment, Sniffed, StoredBlob]],
-        remote: tuple[str, Sequence[str]] | None = None,
+        remote: RemoteOrigin | None = None,
     ) -> CaseRecord:
         with self._db.session() as session:
             has_work = bool(stored) or bool(fields["case_summary"])
@@ -151,11 +156,14 @@ class CaseService:
                 outbox.record(session, case, OutboxOperation.CREATE)
                 action = AuditAction.CREATE
             else:
-                case.remote_id = remote[0]
-                case.remote_base = {name: getattr(case, name) for name in SYNCED_FIELDS}
+                case.remote_id = remote.case_id
+                case.remote_base = dict(remote.base)
                 case.sync_state = SyncState.SYNCED.value
-                for document, file_id in zip(documents, remote[1], strict=True):
+                for document, file_id in zip(documents, remote.file_ids, strict=True):
                     document.remote_id = file_id
+                if remote.insights:
+                    session.add(Insight(case_id=case.id, source="remote", revision=1,
+                                        payload=remote.insights))
                 action = AuditAction.SYNC_PULL
             audit.record(
                 session, user_id=user_id, action=action, entity=CASE_ENTITY,
@@ -503,6 +511,17 @@ class CaseService:
             return session.execute(
                 select(func.count()).select_from(Case).where(Case.deleted_at.is_(None))
             ).scalar_one()
+
+
+@dataclass(frozen=True)
+class RemoteOrigin:
+    """Where a pulled case comes from: its server id, its files' ids, the fields and
+    status the server holds (the base for later merges), and the server's insights."""
+
+    case_id: str
+    file_ids: Sequence[str]
+    base: Mapping[str, object]
+    insights: dict[str, object] | None
 
 
 def set_fields(session: Session, case: Case, values: Mapping[str, object]) -> list[str]:

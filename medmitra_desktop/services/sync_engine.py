@@ -121,15 +121,15 @@ class SyncEngine:
 
     # ---- one round ----------------------------------------------------------------------
 
-    def run_once(self, *, force: bool = False,
+    def run_once(self, *, force: bool = False, pull: bool = True,
                  should_stop: Callable[[], bool] = lambda: False) -> SyncReport:
-        """Push what is due (everything, with force), then pull. Never raises for
-        network or server trouble: the report says what happened."""
+        """Push what is due (everything, with force), then pull (unless pull=False). Never
+        raises for network or server trouble: the report says what happened."""
         report = SyncReport()
         try:
             self._enrol_local_cases()
             self._push(report, force=force, should_stop=should_stop)
-            if not should_stop():
+            if pull and not should_stop():
                 self._pull(report, should_stop)
         except (ServerUnreachable, UntrustedServer) as error:
             report.offline = str(error)
@@ -413,15 +413,12 @@ class SyncEngine:
     def _import_case(self, remote: RemoteCase, report: SyncReport) -> None:
         detail = self._client.get_case(remote.case_id)
         with self._downloads(detail.files) as attachments:
-            record = self._cases.create_from_server(
+            self._cases.create_from_server(
                 user_id=self._user, remote_case_id=remote.case_id,
-                fields=detail.case.fields(), attachments=attachments)
+                fields=detail.case.fields(), attachments=attachments,
+                remote_status=detail.case.status, remote_insights=detail.insights)
         report.pulled += 1
-        with self._db.session() as session:
-            case = session.execute(select(Case).where(Case.uid == record.case_id)).scalar_one()
-            case.remote_base = {**detail.case.fields(), "status": detail.case.status}
-            if detail.insights and _store_insight(session, case.id, detail.insights):
-                report.insights += 1
+        report.insights += bool(detail.insights)
         if detail.case.status == "processing":
             report.processing += 1
 

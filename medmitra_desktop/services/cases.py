@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -133,7 +134,7 @@ class CaseService:
         stored: Sequence[tuple[NewAttachment, Sniffed, StoredBlob]],
         remote: RemoteOrigin | None = None,
     ) -> CaseRecord:
-        with self._db.session() as session:
+        with self._unsaved_removed(stored), self._db.session() as session:
             has_work = bool(stored) or bool(fields["case_summary"])
             case = Case(
                 uid=str(uuid.uuid4()),
@@ -190,8 +191,34 @@ class CaseService:
     def _store(
         self, checked: Sequence[tuple[NewAttachment, Sniffed]]
     ) -> list[tuple[NewAttachment, Sniffed, StoredBlob]]:
-        return [(attachment, sniffed, self._files.put(attachment.path))
-                for attachment, sniffed in checked]
+        stored: list[tuple[NewAttachment, Sniffed, StoredBlob]] = []
+        with self._unsaved_removed(stored):  # the disk may fill up after the first file
+            for attachment, sniffed in checked:
+                stored.append((attachment, sniffed, self._files.put(attachment.path)))
+        return stored
+
+    @contextmanager
+    def _unsaved_removed(
+        self, stored: Sequence[tuple[NewAttachment, Sniffed, StoredBlob]]
+    ) -> Iterator[None]:
+        """Files copied in for a change that then failed (most often on a full disk) are
+        removed again unless a row already uses them: only purges collect blobs, so they
+        would otherwise hold on to the space for ever. (A sync thread storing the same
+        bytes at that moment would find its blob gone and ask for the file again.)"""
+        try:
+            yield
+        except BaseException:
+            hashes = [blob.sha256 for _attachment, _sniffed, blob in stored]
+            try:
+                if hashes:
+                    with self._db.read_session() as session:
+                        used = set(session.execute(select(Document.sha256).where(
+                            Document.sha256.in_(hashes))).scalars())
+                    self._files.delete_unreferenced(hashes, used)
+            except Exception:  # the first error is the one the doctor must read
+                log.warning("Files of a change that was not saved stay in the store",
+                            exc_info=True)
+            raise
 
     @staticmethod
     def _add_documents(
@@ -339,7 +366,7 @@ class CaseService:
         with self._db.read_session() as session:
             _load(session, case_id)  # fail before copying anything into the store
         stored = self._store(checked)
-        with self._db.session() as session:
+        with self._unsaved_removed(stored), self._db.session() as session:
             case = _load(session, case_id)
             for document in self._add_documents(session, case, stored):
                 outbox.record(session, case, OutboxOperation.UPLOAD, document)
@@ -396,7 +423,7 @@ class CaseService:
             raise ValidationError(errors)
         file_ids = {id(a): file_id for a, file_id in attachments}
         stored = self._store(checked)
-        with self._db.session() as session:
+        with self._unsaved_removed(stored), self._db.session() as session:
             case = _load(session, case_id)
             added = self._add_documents(session, case, stored)
             for document, (attachment, _) in zip(added, checked, strict=True):

@@ -8,6 +8,7 @@ the hash, so a damaged file is reported instead of being analysed.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
@@ -18,6 +19,9 @@ from pathlib import Path
 from ..domain.errors import FileIntegrityError, StorageError, StorageProblem
 
 CHUNK_BYTES = 1024 * 1024
+# No space left, the user's disk quota used up, or a file-size limit reached: to the doctor
+# all three mean the same thing (make room, then try again).
+_NO_ROOM = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG})
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,7 @@ class FileStore:
                 os.replace(temp_path, target)
         except OSError as error:
             temp_path.unlink(missing_ok=True)
-            if error.errno == 28:  # ENOSPC
+            if error.errno in _NO_ROOM:
                 raise StorageError(
                     StorageProblem.DISK_FULL,
                     f"The disk is full: {source.name} could not be copied into the data "

@@ -22,6 +22,10 @@ from .config import (
 from .services.case_document import CaseDocumentService
 from .services.case_results import CaseResultsService
 from .services.cases import CaseService
+from .services.clinic_logo import ClinicLogoStore
+from .services.patient_history import PatientHistoryService
+from .services.patients import PatientService
+from .services.report_jobs import ReportJobService
 from .services.settings import SettingsService
 from .services.soap_notes import SoapNoteService
 from .storage.database import Database, open_database
@@ -30,6 +34,7 @@ from .storage.instance_lock import InstanceLock
 
 if TYPE_CHECKING:
     from .analysis.extract import ExtractOptions
+    from .analysis.labs.knowledge import LabKnowledge
     from .analysis.pipeline import Analyzer
 
 log = logging.getLogger(__name__)
@@ -46,10 +51,20 @@ class AppContext:
     soap_notes: SoapNoteService
     settings: SettingsService
     documents: CaseDocumentService  # the case as a printable document
+    patients: PatientService  # which cases are one patient; the doctor's link and unlink
+    history: PatientHistoryService  # a patient's lab trends and medication changes
+    reports: ReportJobService  # case reports made as PDF files, polled by job id
 
     def close(self) -> None:
         self.database.close()
         self.lock.release()
+
+
+def load_lab_knowledge() -> LabKnowledge:
+    """The lab knowledge base alone (trends convert units with it), loaded on first use."""
+    from .analysis.labs.knowledge import load_lab_knowledge as load
+
+    return load(resources_dir())
 
 
 def build_analyzer(options: ExtractOptions | None = None) -> Analyzer:
@@ -96,8 +111,13 @@ def open_app(data_dir_arg: str | None = None) -> AppContext:
     results = CaseResultsService(database)
     soap_notes = SoapNoteService(database)
     settings = SettingsService(database)
+    documents = CaseDocumentService(database, cases, results, soap_notes, settings,
+                                    ClinicLogoStore(paths.branding))
     return AppContext(
         paths=paths, lock=lock, database=database, files=files, cases=cases,
         results=results, soap_notes=soap_notes, settings=settings,
-        documents=CaseDocumentService(database, cases, results, soap_notes, settings),
+        documents=documents,
+        patients=PatientService(database),
+        history=PatientHistoryService(database, load_lab_knowledge),
+        reports=ReportJobService(database, documents),
     )

@@ -157,6 +157,16 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("case_id")
     history.add_argument("--json", action="store_true")
 
+    export = commands.add_parser("export", help="write a case to a file (audited)")
+    export.add_argument("case_id")
+    _add_user(export)
+    export_formats = export.add_mutually_exclusive_group(required=True)
+    export_formats.add_argument(
+        "--pdf", type=Path, metavar="FILE",
+        help="the case report as a PDF (letterhead, signed or draft SOAP note, labs, "
+             "radiology, medications, differential, alerts, source documents)")
+    export.add_argument("--json", action="store_true", help="print the finished job as JSON")
+
     analyze = commands.add_parser(
         "analyze", help="analyse report files as one case and print the results "
                         "(no window, no database)")
@@ -337,6 +347,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_PROBLEM
     configure_logging(context.paths.logs)
     try:
+        if args.command == "export" and args.pdf is not None:
+            from .cli_reports import run_export_pdf
+
+            return run_export_pdf(args, context, user_id=_require_user(args),
+                                  as_json=args.json)
         return run_cases(args, context.cases)
     except ValidationError as error:
         for problem in error.errors:

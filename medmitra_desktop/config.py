@@ -35,6 +35,11 @@ class AppPaths:
     def logs(self) -> Path:
         return self.data_dir / "logs"
 
+    @property
+    def branding(self) -> Path:
+        """The clinic's logo for report letterheads (made when one is chosen)."""
+        return self.data_dir / "branding"
+
 
 def resolve_data_dir(cli_value: str | None, environ: Mapping[str, str] = os.environ) -> Path:
     """--data-dir wins, then MEDMITRA_HOME, then the platform's per-user data folder."""

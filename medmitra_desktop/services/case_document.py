@@ -1,9 +1,10 @@
 """A case as one clean clinical document (HTML), for printing and saving as PDF.
 
-The document is self-contained: inline CSS, no scripts, images or links to fetch, every
-piece of text HTML-escaped. Qt's rich-text engine lays it out for the printer (see
-ui/print_case.py), so the markup keeps to what that engine understands (tables with
-cell padding, bgcolor, class selectors); a browser shows it the same way.
+The document is self-contained: inline CSS, no scripts, nothing to fetch (the clinic's
+logo is embedded as a data: URI), every piece of text HTML-escaped. Qt's rich-text engine
+lays it out for paper (see ui/report_pdf.py), so the markup keeps to what that engine
+understands (tables with cell padding, bgcolor, class selectors); a browser shows it the
+same way.
 
 Printing or saving is recorded in the audit trail as an export, without patient data.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +35,7 @@ from .case_results import (
     LabResultView,
 )
 from .cases import CaseService
+from .clinic_logo import ClinicLogoStore, Logo
 from .result_wording import (
     allergy_parts,
     lab_source,
@@ -45,8 +48,9 @@ from .soap_notes import SECTIONS, SoapNoteService, SoapRevision
 
 CASE_ENTITY = "case"
 EXPORT_MEDIA = ("print", "pdf")
-DRAFT_MARK = "DRAFT — not signed"
+DRAFT_MARK = "DRAFT — UNSIGNED"
 CRITICAL_MARK = "CRITICAL"
+LOGO_HEIGHT = 48  # CSS pixels: about 13 mm on paper
 
 _FLAG_WORDS = {"L": "Low", "H": "High", "LL": "Low", "HH": "High", "A": "Abnormal",
                "N": "Normal"}
@@ -99,15 +103,30 @@ td.signed { background-color: #e3f1e3; border: 1px solid #1d5e20; }
 td.alert-critical { background-color: #f6d5d5; }
 td.alert-warning { background-color: #fbf0d9; }
 .footer { font-size: 8pt; color: #555555; }
+.clinic-line { color: #555555; font-size: 8.5pt; }
 td.running { font-size: 7.5pt; color: #555555; padding-bottom: 6px; }
 """
 
 
-def case_report_html(case_id: str, *, cases: CaseService, results: CaseResultsService,
-                     soap_notes: SoapNoteService, settings: SettingsService,
-                     now: datetime | None = None) -> str:
-    """The whole case as one printable HTML document. Raises NotFoundError when the case
-    is gone. `now` (aware) is the time in the footer, for tests; default: the local time."""
+@dataclass(frozen=True)
+class CaseReport:
+    """The case document and what every printed page repeats in its margins."""
+
+    case_id: str
+    html: str
+    clinic: str
+    generated: datetime
+    signed: bool  # the SOAP note printed is a signed revision
+    sign_line: str  # "SOAP note signed by … on …", or DRAFT_MARK
+    generated_line: str  # "Generated 22 Nov 2026 14:05 IST by MedMitra Desktop 0.1.0"
+
+
+def case_report(case_id: str, *, cases: CaseService, results: CaseResultsService,
+                soap_notes: SoapNoteService, settings: SettingsService,
+                logos: ClinicLogoStore | None = None,
+                now: datetime | None = None) -> CaseReport:
+    """The whole case as one printable document. Raises NotFoundError when the case is
+    gone. `now` (aware) is the generation time, for tests; default: the local time."""
     case = cases.get_case(case_id)
     case_results = results.results(case_id)
     soap = soap_notes.current(case_id)
@@ -115,25 +134,51 @@ def case_report_html(case_id: str, *, cases: CaseService, results: CaseResultsSe
     workstation = settings.load()
     clinic = workstation.clinic_name.strip() or APP_NAME
     generated = (now or datetime.now().astimezone()).astimezone()
-    return _ReportWriter(case, case_results, soap, signed_before, clinic,
-                         workstation.doctor_name.strip(), generated).html()
+    logo = logos.load(workstation.clinic_logo) if logos is not None else None
+    writer = _ReportWriter(case, case_results, soap, signed_before, clinic,
+                           workstation.doctor_name.strip(), generated, logo)
+    signed = bool(soap.signed and soap.signed_at is not None)
+    sign_line = (f"SOAP note signed by {soap.signed_by or ''} on "
+                 f"{_date_time(soap.signed_at)}" if signed and soap.signed_at else DRAFT_MARK)
+    return CaseReport(case_id=case.case_id, html=writer.html(), clinic=clinic,
+                      generated=generated, signed=signed, sign_line=sign_line,
+                      generated_line=_generated_line(generated))
+
+
+def case_report_html(case_id: str, *, cases: CaseService, results: CaseResultsService,
+                     soap_notes: SoapNoteService, settings: SettingsService,
+                     now: datetime | None = None) -> str:
+    """The whole case as one printable HTML document (see case_report)."""
+    return case_report(case_id, cases=cases, results=results, soap_notes=soap_notes,
+                       settings=settings, now=now).html
+
+
+def _generated_line(generated: datetime) -> str:
+    zone = generated.strftime("%Z")
+    return (f"Generated {_date_time(generated)}{' ' + zone if zone else ''} by "
+            f"{APP_NAME} {__version__}")
 
 
 class CaseDocumentService:
     """The case document for the GUI, and the audit row each print or saved PDF leaves."""
 
     def __init__(self, database: Database, cases: CaseService, results: CaseResultsService,
-                 soap_notes: SoapNoteService, settings: SettingsService) -> None:
+                 soap_notes: SoapNoteService, settings: SettingsService,
+                 logos: ClinicLogoStore | None = None) -> None:
         self._db = database
         self._cases = cases
         self._results = results
         self._soap_notes = soap_notes
         self._settings = settings
+        self._logos = logos
+
+    def report(self, case_id: str, *, now: datetime | None = None) -> CaseReport:
+        return case_report(case_id, cases=self._cases, results=self._results,
+                           soap_notes=self._soap_notes, settings=self._settings,
+                           logos=self._logos, now=now)
 
     def html(self, case_id: str, *, now: datetime | None = None) -> str:
-        return case_report_html(case_id, cases=self._cases, results=self._results,
-                                soap_notes=self._soap_notes, settings=self._settings,
-                                now=now)
+        return self.report(case_id, now=now).html
 
     def record_printed(self, case_id: str, user_id: str, *, medium: str = "print") -> None:
         """An export audit row: who printed (or saved as PDF) which case. The detail is
@@ -205,7 +250,8 @@ def _none(text: str) -> str:
 class _ReportWriter:
     def __init__(self, case: CaseRecord, results: CaseResults, soap: SoapRevision,
                  signed_before: SoapRevision | None, clinic: str, doctor: str,
-                 generated: datetime) -> None:
+                 generated: datetime, logo: Logo | None = None) -> None:
+        self.logo = logo
         self.case = case
         self.results = results
         self.soap = soap
@@ -252,10 +298,18 @@ class _ReportWriter:
     # ---- header -------------------------------------------------------------------------
 
     def letterhead(self) -> str:
-        doctor = (f"<br><span class=\"muted\">{_e(self.doctor)}</span>" if self.doctor
+        doctor = (f"<br><span class=\"clinic-line\">{_e(self.doctor)}</span>" if self.doctor
                   else "")
+        logo = ""
+        if self.logo is not None:
+            # A fixed height; the width follows the logo's own proportions.
+            height = LOGO_HEIGHT
+            width = max(1, round(height * self.logo.width / max(1, self.logo.height)))
+            logo = (f"<td width=\"{width + 12}\" valign=\"middle\"><img src=\""
+                    f"{self.logo.data_uri()}\" width=\"{width}\" height=\"{height}\" "
+                    "alt=\"\"></td>")
         return ("<table width=\"100%\" cellspacing=\"0\" cellpadding=\"0\"><tr>"
-                f"<td valign=\"bottom\"><h1>{_e(self.clinic)}</h1>{doctor}</td>"
+                f"{logo}<td valign=\"bottom\"><h1>{_e(self.clinic)}</h1>{doctor}</td>"
                 "<td align=\"right\" valign=\"bottom\" class=\"muted\">Clinical case report"
                 f"<br><span class=\"small\">{_e(_date(self.generated))}</span></td>"
                 "</tr></table><hr>")
@@ -513,8 +567,7 @@ class _ReportWriter:
         return "".join(parts)
 
     def footer(self) -> str:
-        return (f"<p>&nbsp;</p><hr><p class=\"footer\">Generated {_e(_date_time(self.generated))} "
-                f"{_e(self.generated.strftime('%Z'))} by {_e(APP_NAME)} {_e(__version__)}"
+        return (f"<p>&nbsp;</p><hr><p class=\"footer\">{_e(_generated_line(self.generated))}"
                 "</p>")
 
     def _plain(self, text: str) -> str:

@@ -18,6 +18,7 @@ from ..config import bundled_tesseract
 from ..domain.errors import FieldError, ValidationError
 from ..storage.database import Database
 from ..storage.orm import Setting
+from .clinic_logo import valid_logo_name
 
 THEMES = ("system", "light", "dark")
 _LANGUAGES = re.compile(r"^[A-Za-z_]{3,20}(\+[A-Za-z_]{3,20})*$")
@@ -33,6 +34,7 @@ class AppSettings:
     tesseract_path: str = ""  # empty: found on PATH or bundled
     server_url: str = ""  # empty: work offline only
     theme: str = "system"
+    clinic_logo: str = ""  # the copy in the data folder's branding/ (services/clinic_logo.py)
 
 
 def tesseract_location(settings: AppSettings) -> str | None:
@@ -65,6 +67,8 @@ def check_settings(settings: AppSettings) -> None:
             # Patient data never crosses a network unencrypted.
             errors.append(FieldError("server_url", "must use https:// (plain http:// is "
                                                    "allowed only for this computer)"))
+    if not valid_logo_name(settings.clinic_logo):
+        errors.append(FieldError("clinic_logo", "must be a logo chosen in Settings"))
     if settings.theme not in THEMES:
         errors.append(FieldError("theme", f"must be one of {', '.join(THEMES)}"))
     if errors:

@@ -718,7 +718,7 @@ class MainWindow(QMainWindow):
             return
         from . import print_case as printing  # QtPrintSupport loads on first use
 
-        saved = printing.save_case_pdf(self, self._context.documents, case_id,
+        saved = printing.save_case_pdf(self, self._context.reports, case_id,
                                        self._user_id, patient_name)
         if saved is not None:
             self.statusBar().showMessage(f"Saved {saved}", 8000)

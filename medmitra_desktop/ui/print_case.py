@@ -1,27 +1,31 @@
 """Print a case, or save it as a PDF: the document services/case_document.py writes, laid
-out by QTextDocument for a high-resolution QPrinter (a 2 cm margin and page numbers come
-with QTextDocument.print_). Each print or saved PDF leaves an export row in the audit
-trail; whatever goes wrong reaches the doctor in a message box.
+out page by page by ui/report_pdf.py (letterhead, signed or DRAFT — UNSIGNED on every
+page, "Page X of Y"). Printing goes through the OS print dialog and paints on the GUI
+thread; a PDF is a report job drawn on a worker thread with progress and Cancel
+(ui/report_dialog.py). Each print or saved PDF leaves an export row in the audit trail;
+whatever goes wrong reaches the doctor in a message box.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 import unicodedata
 from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths
-from PySide6.QtGui import QTextDocument
+from PySide6.QtGui import QPageLayout
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QWidget
 
 from .. import APP_NAME
-from ..domain.errors import MedMitraError
-from ..services.case_document import CaseDocumentService
+from ..domain.enums import ReportStatus
+from ..domain.errors import MedMitraError, ValidationError
+from ..services.case_document import CaseDocumentService, CaseReport
+from ..services.report_jobs import ReportJobService
+from .report_dialog import ReportProgressDialog
+from .report_pdf import PAGE_MARGINS_MM, atomic_file, paint_report
 
 log = logging.getLogger(__name__)
 
@@ -36,18 +40,17 @@ def print_case(parent: QWidget | None, service: CaseDocumentService, case_id: st
                user_id: str) -> bool:
     """The print dialog, then the case on the chosen printer. True when it was printed."""
     try:
-        document = case_document(service, case_id)
+        report = service.report(case_id)
     except MedMitraError as error:
         _warn(parent, f"The case could not be printed: {error}")
         return False
-    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-    printer.setDocName(JOB_NAME)
+    printer = _printer()
     dialog = QPrintDialog(printer, parent)
     dialog.setWindowTitle("Print case")
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return False
     try:
-        document.print_(printer)
+        paint_report(report, printer)
         service.record_printed(case_id, user_id, medium="print")
     except (MedMitraError, OSError) as error:
         _warn(parent, f"The case could not be printed: {error}")
@@ -56,11 +59,12 @@ def print_case(parent: QWidget | None, service: CaseDocumentService, case_id: st
     return True
 
 
-def save_case_pdf(parent: QWidget | None, service: CaseDocumentService, case_id: str,
+def save_case_pdf(parent: QWidget | None, reports: ReportJobService, case_id: str,
                   user_id: str, patient_name: str, directory: str | None = None
                   ) -> Path | None:
-    """Ask where to save, then write the case as a PDF there (the same document as
-    printed). The file the doctor chose, or None when cancelled or it failed."""
+    """Ask where to save, then make the case report there as a report job (the same
+    document as printed). The file the doctor chose, or None when cancelled or it
+    failed."""
     folder = directory or QStandardPaths.writableLocation(
         QStandardPaths.StandardLocation.DocumentsLocation)
     suggested = str(Path(folder) / default_pdf_name(patient_name))
@@ -72,40 +76,44 @@ def save_case_pdf(parent: QWidget | None, service: CaseDocumentService, case_id:
     if target.suffix.lower() != ".pdf":
         target = target.with_name(target.name + ".pdf")
     try:
-        document = case_document(service, case_id)
-        write_pdf(document, target)
-        service.record_printed(case_id, user_id, medium="pdf")
+        job = reports.create(case_id, user_id=user_id, output_path=target)
+    except ValidationError as error:
+        reasons = "; ".join(problem.message for problem in error.errors)
+        _warn(parent, f"{target.name} could not be saved in {target.parent}: {reasons}. "
+                      "Choose another folder.")
+        return None
     except MedMitraError as error:
         _warn(parent, f"The case could not be saved as a PDF: {error}")
         return None
-    except OSError as error:
-        _warn(parent, f"{target.name} could not be saved in {target.parent}: "
-                      f"{error.strerror or error}. Choose another folder, or check that "
-                      "there is space on the disk.")
+    dialog = ReportProgressDialog(reports, job, parent)
+    dialog.exec()
+    done = dialog.job
+    if done is None or done.status is ReportStatus.FAILED:
+        _warn(parent, done.error if done is not None and done.error else
+              "The case could not be saved as a PDF; see the log for details.")
         return None
+    if done.status is not ReportStatus.SUCCEEDED:
+        return None  # cancelled: the doctor knows
     log.info("Case %s saved as a PDF", case_id)
     return target
 
 
-def write_pdf(document: QTextDocument, target: Path) -> None:
-    """Print `document` to a PDF at `target`, atomically: a temporary file in the same
-    folder, renamed over the target once complete (a failure leaves no half PDF)."""
-    handle, temporary = tempfile.mkstemp(prefix=".medmitra-", suffix=".pdf.part",
-                                         dir=target.parent)
-    os.close(handle)
-    try:
-        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+def write_pdf(report: CaseReport, target: Path) -> int:
+    """Print `report` through Qt's printing to a PDF at `target` (atomically); the self-
+    test uses this to prove printing works in an installed app. The number of pages."""
+    with atomic_file(target) as temporary:
+        printer = _printer()
         printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
-        printer.setDocName(JOB_NAME)
         printer.setCreator(APP_NAME)
-        printer.setOutputFileName(temporary)
-        document.print_(printer)
-        if os.path.getsize(temporary) == 0:
-            raise OSError("the PDF could not be written")
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        printer.setOutputFileName(str(temporary))
+        return paint_report(report, printer)
+
+
+def _printer() -> QPrinter:
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setDocName(JOB_NAME)
+    printer.setPageMargins(PAGE_MARGINS_MM, QPageLayout.Unit.Millimeter)
+    return printer
 
 
 def default_pdf_name(patient_name: str, today: date | None = None) -> str:
@@ -115,12 +123,6 @@ def default_pdf_name(patient_name: str, today: date | None = None) -> str:
     folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     stem = _NOT_IN_NAME.sub("_", folded).strip("_")[:60].rstrip("_") or "case"
     return f"{stem}_{(today or date.today()).isoformat()}.pdf"
-
-
-def case_document(service: CaseDocumentService, case_id: str) -> QTextDocument:
-    document = QTextDocument()
-    document.setHtml(service.html(case_id))
-    return document
 
 
 def _warn(parent: QWidget | None, message: str) -> None:

@@ -70,10 +70,10 @@ def _print_to_pdf(context: AppContext, case_id: str | None, folder: Path) -> str
     """The case report through Qt's printing (an installer that dropped it fails here)."""
     if case_id is None:
         raise RuntimeError("no case to print")
-    from .print_case import case_document, write_pdf
+    from .print_case import write_pdf
 
     target = folder / "self-test-report.pdf"
-    write_pdf(case_document(context.documents, case_id), target)
+    write_pdf(context.documents.report(case_id), target)
     with target.open("rb") as handle:
         if handle.read(5) != b"%PDF-":
             raise RuntimeError("the case report is not a PDF")

@@ -16,6 +16,8 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QWidget
 
 from medmitra_desktop.app import AppContext
 from medmitra_desktop.services.analysis_jobs import AnalysisJobs
+from medmitra_desktop.services.case_document import CaseReport
+from medmitra_desktop.ui import print_case
 from medmitra_desktop.ui.main_window import MainWindow
 from medmitra_desktop.ui.print_case import default_pdf_name
 from tests.factories import LAB_LINES, make_case, text_pdf
@@ -39,8 +41,8 @@ def window(qtbot, context: AppContext, settings: QSettings) -> Iterator[MainWind
 
 @pytest.fixture
 def printed(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
-    """The print dialog answers as told (Accepted unless changed); QTextDocument.print_
-    records the printer and the text instead of printing."""
+    """The print dialog answers as told (Accepted unless changed); the report is recorded
+    with the printer (its text as QTextDocument reads the HTML) instead of printed."""
     calls: dict[str, list] = {"dialogs": [], "answer": [QDialog.DialogCode.Accepted],
                               "printed": []}
 
@@ -48,11 +50,14 @@ def printed(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
         calls["dialogs"].append(dialog.printer())
         return calls["answer"][0]
 
-    def print_document(document: QTextDocument, printer: QPrinter) -> None:
+    def print_report(report: CaseReport, printer: QPrinter) -> int:
+        document = QTextDocument()
+        document.setHtml(report.html)
         calls["printed"].append((printer, document.toPlainText()))
+        return 1
 
     monkeypatch.setattr(QPrintDialog, "exec", exec_dialog)
-    monkeypatch.setattr(QTextDocument, "print_", print_document)
+    monkeypatch.setattr(print_case, "paint_report", print_report)
     return calls
 
 
@@ -120,7 +125,7 @@ def test_print_uses_the_print_dialog_and_is_audited(qtbot, window: MainWindow,
     assert printer is printed["dialogs"][0]  # the printer the dialog set up
     assert printer.resolution() >= 300  # high resolution, not screen resolution
     assert printer.docName() == "MedMitra case report"  # no patient name in print queues
-    assert ODD_NAME in text and "DRAFT — not signed" in text and "Hemoglobin" in text
+    assert ODD_NAME in text and "DRAFT — UNSIGNED" in text and "Hemoglobin" in text
     assert exports(context, case.case_id) == [("export", "print")]
     assert window.statusBar().currentMessage() == "Case sent to the printer."
 

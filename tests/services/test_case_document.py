@@ -96,7 +96,7 @@ def test_draft_until_signed_through_the_soap_service(context: AppContext,
     case = analysed(context, jobs, notes="Tired for two months.",
                     lab=[text_pdf(tmp_path / "cbc.pdf", LAB_LINES)])
     document = context.documents.html(case.case_id)
-    assert "DRAFT — not signed" in document and "Signed by" not in document
+    assert "DRAFT — UNSIGNED" in document and "Signed by" not in document
     assert "Tired for two months." in document
     assert "[cbc.pdf, page 1]" in document  # the draft names files, as the editor shows it
 
@@ -111,7 +111,7 @@ def test_draft_until_signed_through_the_soap_service(context: AppContext,
     context.soap_notes.save(case.case_id, user_id="dr-1", sections={"plan": "Recheck CBC"},
                             based_on=1)
     document = context.documents.html(case.case_id)
-    assert "DRAFT — not signed" in document and "Recheck CBC" in document
+    assert "DRAFT — UNSIGNED" in document and "Recheck CBC" in document
     assert "Revision 1 was signed by Dr. Meera &lt;Rao&gt;" in document
 
 

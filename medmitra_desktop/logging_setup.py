@@ -14,6 +14,17 @@ from pathlib import Path
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Every log file it opens, including the new one after a rollover, is readable by
+    this user only (logs hold case ids and, at DEBUG, file names)."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        stream = super()._open()
+        if os.name == "posix":
+            os.chmod(self.baseFilename, 0o600)
+        return stream
+
+
 def configure_logging(log_dir: Path | None, *, stderr_level: int = logging.WARNING) -> None:
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if os.environ.get("MEDMITRA_DEBUG") else logging.INFO)
@@ -32,7 +43,7 @@ def configure_logging(log_dir: Path | None, *, stderr_level: int = logging.WARNI
     root.addHandler(console)
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
-        file_handler = logging.handlers.RotatingFileHandler(
+        file_handler = _PrivateRotatingFileHandler(
             log_dir / "medmitra.log", maxBytes=2_000_000, backupCount=5, encoding="utf-8"
         )
         file_handler.setFormatter(logging.Formatter(LOG_FORMAT))

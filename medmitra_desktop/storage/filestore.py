@@ -44,7 +44,7 @@ class FileStore:
     def put(self, source: Path) -> StoredBlob:
         """Copy a file in; returns its hash. Storing the same bytes again is a no-op."""
         incoming = self.root / "incoming"
-        incoming.mkdir(exist_ok=True)
+        incoming.mkdir(mode=0o700, exist_ok=True)  # owner-only, like the files in it
         digest = hashlib.sha256()
         size = 0
         handle, temp_name = tempfile.mkstemp(dir=incoming, prefix="put-")
@@ -62,7 +62,7 @@ class FileStore:
             if target.exists() and target.stat().st_size == size:
                 temp_path.unlink()
             else:
-                target.parent.mkdir(exist_ok=True)
+                target.parent.mkdir(mode=0o700, exist_ok=True)
                 temp_path.chmod(0o600)
                 os.replace(temp_path, target)
         except OSError as error:

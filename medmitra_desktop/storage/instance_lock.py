@@ -18,7 +18,9 @@ LOCK_FILE_NAME = "medmitra.lock"
 class InstanceLock:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self._lock = FileLock(str(data_dir / LOCK_FILE_NAME), timeout=0)
+        # Owner-only like everything else in the data folder (it holds no data, but a lock
+        # file others can open is one more thing for an audit to flag).
+        self._lock = FileLock(str(data_dir / LOCK_FILE_NAME), timeout=0, mode=0o600)
 
     def acquire(self) -> None:
         try:

@@ -166,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the case report as a PDF (letterhead, signed or draft SOAP note, labs, "
              "radiology, medications, differential, alerts, source documents)")
     export.add_argument("--json", action="store_true", help="print the finished job as JSON")
+    # --fhir, import, backup and restore: cli_portability.py (data portability).
+    from .cli_portability import add_commands, add_export_options
+
+    add_export_options(export, export_formats)
+    add_commands(commands, _add_user)
 
     analyze = commands.add_parser(
         "analyze", help="analyse report files as one case and print the results "
@@ -340,6 +345,10 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(None)
     if args.command == "analyze":
         return run_analyze(args)
+    if args.command == "restore":  # before opening: the folder must stay empty and free
+        from .cli_portability import run_restore
+
+        return run_restore(args, args.user_id)
     try:
         context = open_app(args.data_dir)
     except MedMitraError as error:
@@ -347,6 +356,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_PROBLEM
     configure_logging(context.paths.logs)
     try:
+        from . import cli_portability
+
+        if cli_portability.handles(args):
+            return cli_portability.run(args, context, user_id=_require_user(args))
         if args.command == "export" and args.pdf is not None:
             from .cli_reports import run_export_pdf
 

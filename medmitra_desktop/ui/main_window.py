@@ -49,6 +49,7 @@ from .models.case_table_model import (
     STATUS_ROLE,
     CaseTableModel,
 )
+from .portability import PortabilityActions
 from .theme import ThemeController
 from .views.case_detail import CaseDetailView
 from .views.new_case_view import NewCaseView
@@ -192,6 +193,11 @@ class MainWindow(QMainWindow):
         self.save_pdf_action.setToolTip("Save the open case, or the case selected in the "
                                         "list, as a PDF document")
         self.save_pdf_action.triggered.connect(self.save_case_pdf)
+        # Export case as FHIR, Import FHIR bundle, Back up data, Restore from backup.
+        self.portability = PortabilityActions(
+            self, context=self._context, user_id=lambda: self._user_id,
+            current_case=self.case_to_print, on_case_imported=self._on_case_created,
+            open_case=self.open_case)
 
         settings_action = QAction("&Settings…", self)
         settings_action.setShortcuts(_shortcuts(QKeySequence.StandardKey.Preferences, "Ctrl+,"))
@@ -228,6 +234,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.print_action)
         file_menu.addAction(self.save_pdf_action)
+        file_menu.addSeparator()
+        self.portability.add_to(file_menu)
         file_menu.addSeparator()
         file_menu.addAction(settings_action)
         file_menu.addSeparator()
@@ -636,6 +644,7 @@ class MainWindow(QMainWindow):
         printable = self.case_to_print() is not None
         self.print_action.setEnabled(printable)
         self.save_pdf_action.setEnabled(printable)
+        self.portability.update_actions()
 
     # ---- other commands -----------------------------------------------------------------
 

@@ -133,7 +133,7 @@ def _user(user_id: str) -> str:
 
 def _snapshot_database(source: Path, target: Path) -> None:
     # One step (pages=-1): the copy is a single consistent read, whatever writes meanwhile.
-    origin = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    origin = sqlite3.connect(source.as_uri() + "?mode=ro", uri=True)
     try:
         copy = sqlite3.connect(target)
         try:
@@ -445,7 +445,7 @@ def _extract(archive: zipfile.ZipFile, entry: dict[str, Any], staging: Path,
 
 
 def _check_database(path: Path, archive_name: str) -> None:
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    connection = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
     try:
         result = connection.execute("PRAGMA integrity_check").fetchall()
     except sqlite3.DatabaseError as error:

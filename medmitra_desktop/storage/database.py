@@ -16,7 +16,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import URL, Connection, Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -134,7 +134,9 @@ class Database:
 
 def make_engine(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
     engine = create_engine(
-        f"sqlite:///{path}",
+        # Built, not formatted: in "sqlite:///{path}" a "?" in a folder name starts the
+        # query string, and the database would be made outside the data folder.
+        URL.create("sqlite", database=str(path)),
         connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
     )
     event.listen(engine, "connect", _on_connect)

@@ -218,3 +218,22 @@ def test_damage_in_the_data_folder_is_reported_not_backed_up(
 def test_a_backup_inside_the_data_folder_is_refused(context: AppContext) -> None:
     with pytest.raises(BackupError, match="outside the data folder"):
         backup_data(context, context.paths.data_dir / "backups" / "b.zip", user_id="dr-a")
+
+
+def test_folders_with_odd_names_back_up_and_restore(tmp_path: Path) -> None:
+    """"#", "?" and "%" mean something in URLs and SQLite URIs; in folder names they are
+    just characters (a "?" once sent the database outside the data folder)."""
+    odd = open_app(str(tmp_path / "clinic #1 ?data% é"))
+    try:
+        case = make_case(odd.cases)
+        archive = tmp_path / "odd backup #2.zip"
+        backup_data(odd, archive, user_id="dr-a")
+    finally:
+        odd.close()
+    target = tmp_path / "restored #3 ?é"
+    restore_backup(archive, target, user_id="dr-a")
+    reopened = open_app(str(target))
+    try:
+        assert reopened.cases.get_case(case.case_id).patient_name == case.patient_name
+    finally:
+        reopened.close()

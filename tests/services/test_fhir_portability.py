@@ -380,3 +380,13 @@ def test_a_damaged_file_inside_the_bundle_is_refused(
     with other.database.read_session() as session:
         assert session.execute(select(func.count()).select_from(LabResult)).scalar_one() == 0
     assert not [p for p in other.paths.files.rglob("*") if p.is_file()]
+
+
+def test_export_into_a_missing_folder_is_refused_in_words(
+        context: AppContext, tmp_path: Path) -> None:
+    case = context.cases.create_case(user_id="dr-a", patient_name="Asha Verma",
+                                     patient_age=45, patient_gender="female")
+    target = tmp_path / "no such folder" / "case.json"
+    with pytest.raises(BundleError, match=r"could not be written to .*Choose a folder"):
+        export_case_fhir(context, case.case_id, target, user_id="dr-a")
+    assert [e.action for e in context.cases.history(case.case_id)] == ["create"]

@@ -44,7 +44,7 @@ from sqlalchemy import select
 
 from ...domain.enums import AuditAction, DocumentCategory
 from ...domain.records import CaseRecord, DocumentRecord
-from ...storage.orm import AuditEntry, Case
+from ...storage.orm import AuditEntry
 from .. import audit
 from ..case_results import FindingView, InsightView, LabResultView
 from ..soap_notes import SoapRevision
@@ -129,7 +129,12 @@ def export_case_fhir(context: AppContext, case_id: str, path: Path, *, user_id: 
             f"original files.")
     # Check exactly what is written, with the same reader the import uses.
     validate_bundle(loads(text), "The exported bundle")
-    _write_private(path, text)
+    try:
+        _write_private(path, text)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise BundleError(f"The bundle could not be written to {path} ({reason}). Choose a "
+                          f"folder that exists and that you may write to.") from error
     counts = builder.counts
     with context.database.session() as session:
         audit.record(session, user_id=user_id, action=AuditAction.EXPORT, entity=CASE_ENTITY,
@@ -152,11 +157,8 @@ def case_origin(context: AppContext, case_id: str) -> str:
             select(AuditEntry.detail).where(AuditEntry.entity_id == case_id,
                                             AuditEntry.action == AuditAction.IMPORT.value)
             .order_by(AuditEntry.id).limit(1)).scalar_one_or_none()
-        exists = session.execute(select(Case.id).where(Case.uid == case_id)).first()
-    if exists is None:
-        return case_id
-    source = import_source(details or "")
-    return uuid_of(source) or case_id
+    # Another system's bundle (no case id in it) makes this case the origin.
+    return uuid_of(import_source(details or "")) or case_id
 
 
 def import_source(detail: str) -> str | None:

@@ -172,6 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_options(export, export_formats)
     add_commands(commands, _add_user)
 
+    from .cli_audit import add_audit_parser
+
+    add_audit_parser(commands)
+
     analyze = commands.add_parser(
         "analyze", help="analyse report files as one case and print the results "
                         "(no window, no database)")
@@ -365,6 +369,10 @@ def run(args: argparse.Namespace) -> int:
 
             return run_export_pdf(args, context, user_id=_require_user(args),
                                   as_json=args.json)
+        if args.command == "audit":
+            from .cli_audit import run_audit
+
+            return run_audit(args, context)
         return run_cases(args, context.cases)
     except ValidationError as error:
         for problem in error.errors:

@@ -83,6 +83,9 @@ def run_gui(data_dir_arg: str | None) -> int:
         return 1
     configure_logging(context.paths.logs)
     _install_crash_handler()
+    from .audit_dialog import warn_if_audit_broken
+
+    warn_if_audit_broken(None, context.database)  # a broken chain is told, never fatal
     from .theme import ThemeController
 
     themes = ThemeController(app)

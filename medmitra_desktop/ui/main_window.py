@@ -238,6 +238,9 @@ class MainWindow(QMainWindow):
         self.portability.add_to(file_menu)
         file_menu.addSeparator()
         file_menu.addAction(settings_action)
+        self.audit_action = QAction("&Audit log…", self)
+        self.audit_action.triggered.connect(self.open_audit_log)
+        file_menu.addAction(self.audit_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         edit_menu = self.menuBar().addMenu("&Edit")
@@ -667,6 +670,11 @@ class MainWindow(QMainWindow):
         if self._runner is not None:
             self._runner.wake()
         self.open_case(case_id)
+
+    def open_audit_log(self) -> None:
+        from .audit_dialog import AuditLogDialog
+
+        AuditLogDialog(self._context.database, self).exec()
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(self._context.settings, self._context.paths.data_dir, self)

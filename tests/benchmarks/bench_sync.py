@@ -23,8 +23,6 @@ run in its own process (as a real server is), one request at a time.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,42 +36,6 @@ if str(REPO_ROOT) not in sys.path:
 
 USER = "dr-bench"
 
-SERVER_SCRIPT = """
-import json, sys, time
-from tests.sync.reference_server import ReferenceServer
-server = ReferenceServer().start()
-server.processing_seconds = 0.0
-for index in range(int(sys.argv[1])):
-    server.add_case("dr-bench", f"Remote Patient {index}", 20 + index % 60, "male",
-                    "Referred for review")
-time.sleep(0.05)  # every case past "processing"
-print(json.dumps({"url": server.base_url, "token": server.token}), flush=True)
-sys.stdin.read()  # until the benchmark closes our stdin
-server.stop()
-"""
-
-
-class ServerProcess:
-    """The reference server in a process of its own, preloaded with remote cases."""
-
-    def __init__(self, remote_cases: int = 0) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", SERVER_SCRIPT, str(remote_cases)], cwd=REPO_ROOT,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert self.process.stdout is not None
-        started = json.loads(self.process.stdout.readline())
-        self.base_url, self.token = started["url"], started["token"]
-
-    def count(self) -> int:
-        with httpx.Client(base_url=self.base_url,
-                          headers={"Authorization": f"Bearer {self.token}"}) as client:
-            return len(client.get("/cases/all_cases", params={"user_id": USER})
-                       .json()["cases"])
-
-    def stop(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        self.process.wait(timeout=30)
 
 
 def main() -> int:
@@ -90,13 +52,14 @@ def main() -> int:
     from medmitra_desktop.sync.client import MedMitraClient
     from tests.conftest import MemoryKeyring
     from tests.factories import LAB_LINES, make_case, png_image, text_pdf
+    from tests.sync.server_process import ServerProcess
 
     keyring.set_keyring(MemoryKeyring())
     configure_logging(None)
     work = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     lab = text_pdf(work / "cbc.pdf", LAB_LINES)
     image = png_image(work / "cxr.png", (400, 300))
-    server = ServerProcess()
+    server = ServerProcess(USER)
     try:
         # ---- push -----------------------------------------------------------------------
         context = open_app(str(work / "push"))
@@ -108,11 +71,11 @@ def main() -> int:
         started = time.perf_counter()
         report = engine.run_once(pull=False)
         app_push = time.perf_counter() - started
-        assert report.ok and server.count() == args.push, report
+        assert report.ok and len(server.cases()) == args.push, report
         engine.close()
         context.close()
         server.stop()
-        server = ServerProcess()
+        server = ServerProcess(USER)
 
         lab_bytes, image_bytes = lab.read_bytes(), image.read_bytes()
         with httpx.Client(base_url=server.base_url,
@@ -131,7 +94,7 @@ def main() -> int:
         server.stop()
 
         # ---- pull -----------------------------------------------------------------------
-        server = ServerProcess(args.pull)
+        server = ServerProcess(USER, args.pull)
         context = open_app(str(work / "pull"))
         engine = SyncEngine(context.database, context.files, context.cases,
                             MedMitraClient(server.base_url, server.token), USER)

@@ -91,15 +91,20 @@ def run_gui(data_dir_arg: str | None) -> int:
     themes = ThemeController(app)
     themes.apply(context.settings.load().theme)
     from .main_window import MainWindow
+    from .sync_runner import SyncRunner
+    from .views.sign_in_dialog import wait_for_account_calls
     from .workers import AnalysisRunner
 
     settings = QSettings()
     user_id = context.settings.load().user_id or getpass.getuser()
     runner = AnalysisRunner(lambda: make_jobs(context))
-    window = MainWindow(context, user_id, settings, runner, themes)
+    sync = SyncRunner(context.sync)
+    window = MainWindow(context, user_id, settings, runner, themes, sync=sync)
     window.show()
     try:
         return app.exec()
     finally:
+        sync.stop()  # the window stops it when closed; this covers every other way out
         runner.stop()
+        wait_for_account_calls()
         context.close()

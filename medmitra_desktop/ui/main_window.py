@@ -41,15 +41,19 @@ from PySide6.QtWidgets import (
 
 from .. import APP_NAME
 from ..app import AppContext
+from ..domain.enums import SyncState
 from ..domain.errors import MedMitraError
 from ..domain.records import CaseQuery
 from .models.case_table_model import (
     PROGRESS_ROLE,
     STATUS_COLUMN,
     STATUS_ROLE,
+    SYNC_COLUMN,
+    SYNC_ROLE,
     CaseTableModel,
 )
 from .portability import PortabilityActions
+from .sync_runner import SyncOutcome, SyncRunner
 from .theme import ThemeController
 from .views.case_detail import CaseDetailView
 from .views.new_case_view import NewCaseView
@@ -57,6 +61,7 @@ from .views.settings_dialog import SettingsDialog
 from .widgets.case_filters import CaseFilterBar
 from .widgets.confirm import ask_yes_no
 from .widgets.status_badge import StatusBadgeDelegate
+from .widgets.sync_state import SyncStateDelegate
 from .widgets.tables import read_only_table
 from .workers import AnalysisRunner
 
@@ -65,17 +70,20 @@ log = logging.getLogger(__name__)
 SEARCH_DEBOUNCE_MS = 250  # search text and filters alike
 UNDO_OFFER_MS = 15_000  # how long the status bar offers Undo (Ctrl+Z works until replaced)
 NOT_SYNCING = "Offline · sync not set up"
-# Patient, Age, Gender, Status, Documents, Updated; Summary takes the rest.
-DEFAULT_COLUMN_WIDTHS = (240, 60, 80, 130, 90, 150)
+# Patient, Age, Gender, Status, Documents, Updated, Sync; Summary takes the rest.
+DEFAULT_COLUMN_WIDTHS = (240, 60, 80, 130, 90, 150, 110)
 
 
 class MainWindow(QMainWindow):
     def __init__(self, context: AppContext, user_id: str, settings: QSettings,
                  runner: AnalysisRunner | None = None,
-                 themes: ThemeController | None = None) -> None:
+                 themes: ThemeController | None = None, *,
+                 sync: SyncRunner | None = None) -> None:
         super().__init__()
         self._context = context
         self._runner = runner
+        self._sync = sync
+        self._sync_states: dict[str, int] = {}  # cases per sync state after the last round
         self._user_id = user_id
         self._themes = themes
         self._settings = settings
@@ -102,6 +110,11 @@ class MainWindow(QMainWindow):
         self.detail.case_changed.connect(lambda _case_id: self._reload_list())
         self.detail.case_deleted.connect(self._on_case_deleted)
         self.detail.reanalysis_requested.connect(self._on_reanalysis_requested)
+        # Every local change reaches the server soon after (debounced in the runner).
+        for changed in (self.detail.case_changed, self.detail.case_deleted,
+                        self.detail.reanalysis_requested):
+            changed.connect(self._sync_changed)
+        self.detail.sync_requested.connect(self._sync_resolved)
         self.stack = QStackedWidget()
         self.new_case_view = NewCaseView(context.cases, user_id)
         self.new_case_view.case_created.connect(self._on_case_created)
@@ -140,6 +153,7 @@ class MainWindow(QMainWindow):
         self.model.rowsInserted.connect(self._update_state)
         self.table.selectionModel().selectionChanged.connect(self._update_actions)
         self._restore_layout()
+        self._show_sync_column(bool(context.settings.load().server_url))
         self.reload()
         if runner is not None:
             runner.progress.connect(self._on_job_progress)
@@ -149,6 +163,10 @@ class MainWindow(QMainWindow):
             runner.idle.connect(self.job_progress.hide)
             runner.failed.connect(self._on_runner_failed)
             runner.wake()  # resume whatever was queued or interrupted last time
+        if sync is not None:
+            sync.indicator_changed.connect(self.set_sync_state)
+            sync.round_finished.connect(self._on_sync_finished)
+            sync.start()
 
     # ---- building -----------------------------------------------------------------------
 
@@ -157,6 +175,7 @@ class MainWindow(QMainWindow):
         table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         table.setItemDelegateForColumn(
             STATUS_COLUMN, StatusBadgeDelegate(STATUS_ROLE, PROGRESS_ROLE, table))
+        table.setItemDelegateForColumn(SYNC_COLUMN, SyncStateDelegate(SYNC_ROLE, table))
         table.horizontalHeader().setSortIndicator(5, Qt.SortOrder.DescendingOrder)
         table.setSortingEnabled(True)
         table.setToolTip("Enter or double-click opens the case; right-click or the menu key "
@@ -199,6 +218,14 @@ class MainWindow(QMainWindow):
             current_case=self.case_to_print, on_case_imported=self._on_case_created,
             open_case=self.open_case)
 
+        self.sync_action = QAction("S&ync now", self)
+        self.sync_action.setIcon(
+            self.style().standardIcon(QStyle.StandardPixmap.SP_BrowserReload))
+        self.sync_action.setShortcut(QKeySequence("Shift+F5"))
+        self.sync_action.setToolTip("Sync with the MedMitra server now (Shift+F5)")
+        self.sync_action.setEnabled(self._sync is not None)
+        self.sync_action.triggered.connect(self.sync_now)
+
         settings_action = QAction("&Settings…", self)
         settings_action.setShortcuts(_shortcuts(QKeySequence.StandardKey.Preferences, "Ctrl+,"))
         settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
@@ -237,6 +264,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self.portability.add_to(file_menu)
         file_menu.addSeparator()
+        file_menu.addAction(self.sync_action)
         file_menu.addAction(settings_action)
         self.audit_action = QAction("&Audit log…", self)
         self.audit_action.triggered.connect(self.open_audit_log)
@@ -269,6 +297,13 @@ class MainWindow(QMainWindow):
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         toolbar.addWidget(spacer)
+        if self._sync is not None:
+            self.sync_button = QToolButton()
+            self.sync_button.setDefaultAction(self.sync_action)
+            self.sync_button.setText("Sync")
+            self.sync_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            self.sync_button.setAccessibleName("Sync with the MedMitra server now")
+            toolbar.addWidget(self.sync_button)
         self.trash_button = QToolButton()
         self.trash_button.setDefaultAction(self.trash_action)
         self.trash_button.setText("Tras&h")
@@ -527,6 +562,7 @@ class MainWindow(QMainWindow):
                 case_id, user_id=self._user_id))
         log.info("Moved %d case(s) to the trash", len(moved))
         self._reload_list()
+        self._sync_changed()
         if moved:
             self._offer_undo(moved)
         self._select_row_near(rows[0])
@@ -545,6 +581,7 @@ class MainWindow(QMainWindow):
                 case_id, user_id=self._user_id))
         log.info("Restored %d case(s) from the trash", len(restored))
         self._reload_list()
+        self._sync_changed()
         if restored:
             self.statusBar().showMessage(
                 f"{_cases(len(restored))} restored to the case list.", 8000)
@@ -562,6 +599,7 @@ class MainWindow(QMainWindow):
                 case_id, user_id=self._user_id))
         log.info("Undo: restored %d case(s) from the trash", len(restored))
         self._reload_list()
+        self._sync_changed()
         if self.showing_detail():
             self.show_list()
         self._select_cases(restored)
@@ -666,6 +704,7 @@ class MainWindow(QMainWindow):
 
     def _on_case_created(self, case_id: str) -> None:
         self._reload_list()
+        self._sync_changed()
         self.statusBar().showMessage("Case saved; its documents are being analysed.", 8000)
         if self._runner is not None:
             self._runner.wake()
@@ -677,15 +716,24 @@ class MainWindow(QMainWindow):
         AuditLogDialog(self._context.database, self).exec()
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self._context.settings, self._context.paths.data_dir, self)
-        if dialog.exec() and dialog.saved is not None:
+        dialog = SettingsDialog(self._context.settings, self._context.paths.data_dir, self,
+                                sync=self._context.sync)
+        if dialog.sync_group is not None:
+            dialog.sync_group.account_changed.connect(self._sync_account_changed)
+        if self.run_settings_dialog(dialog) and dialog.saved is not None:
+            self._sync_account_changed()  # the server address may have changed
             if dialog.saved.user_id:
                 self._user_id = dialog.saved.user_id
                 self.new_case_view.set_user_id(self._user_id)
+                self.detail.sync_line.set_user_id(self._user_id)
             if self._themes is not None:
                 self._themes.apply(dialog.saved.theme)
             self.statusBar().showMessage(
                 "Settings saved. OCR changes apply to the next analysis after a restart.", 8000)
+
+    def run_settings_dialog(self, dialog: SettingsDialog) -> bool:
+        """Modal; a test replaces this to drive the dialog itself."""
+        return bool(dialog.exec())
 
     def reanalyze_selected(self) -> None:
         case_ids = ([self.detail.case_id] if self.showing_detail() and self.detail.case_id
@@ -697,8 +745,82 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, APP_NAME, str(error))
             return
         self.reload()
+        self._sync_changed()
         if self._runner is not None:
             self._runner.wake()
+
+    # ---- sync with the MedMitra server ---------------------------------------------------
+
+    def sync_now(self) -> None:
+        """Sync at once (Shift+F5), sending even what waits for a retry."""
+        if self._sync is None:
+            return
+        outcome = self._sync.outcome
+        if outcome is not None and outcome.status is not None \
+                and not outcome.status.signed_in and outcome.problem is None:
+            self.statusBar().showMessage(
+                "Sync is not set up: open Settings and choose Sign in… to sync with a "
+                "MedMitra server.", 10_000)
+        self._sync.sync_now()
+
+    def _sync_changed(self, *_: object) -> None:
+        if self._sync is not None:
+            self._sync.changed()
+
+    def _sync_resolved(self, _case_id: str) -> None:
+        if self._sync is not None:
+            self._sync.run_now()
+
+    def _sync_account_changed(self) -> None:
+        self._show_sync_column(bool(self._context.settings.load().server_url))
+        if self._sync is not None:
+            self._sync.account_changed()
+
+    def _show_sync_column(self, shown: bool) -> None:
+        """A clinic that never syncs sees no Sync column ("Local only" on every row)."""
+        self.table.setColumnHidden(SYNC_COLUMN, not shown)
+
+    def _on_sync_finished(self, outcome: SyncOutcome) -> None:
+        """After a round: show what it changed. Never a dialog: the indicator and the
+        cases' own sync state say what went wrong."""
+        if outcome.status is not None:
+            self._show_sync_column(outcome.status.configured)
+        before, self._sync_states = self._sync_states, outcome.states
+        report = outcome.report
+        if report is None or not (outcome.changed_cases or outcome.states != before):
+            return
+        selected = self.selected_case_ids()
+        try:
+            self.model.reload_loaded()
+        except MedMitraError as error:  # the next round or F5 reads it again
+            log.warning("Reading the case list after sync failed: %s", type(error).__name__)
+            return
+        if self.selected_case_ids() != selected:
+            self._select_cases(selected)  # the rows moved: the same cases stay selected
+        if self.showing_detail():
+            self._refresh_open_case(bool(report.insights))
+        new_conflicts = outcome.in_conflict - before.get(SyncState.CONFLICT.value, 0)
+        if new_conflicts > 0:
+            self.statusBar().showMessage(
+                f"{_cases(new_conflicts)} changed here and on the server: open "
+                f"{'it' if new_conflicts == 1 else 'each'} and choose Resolve… to pick "
+                f"the values to keep.", 15_000)
+        elif report.pulled:
+            self.statusBar().showMessage(
+                f"{_cases(report.pulled)} arrived from the MedMitra server.", 8000)
+
+    def _refresh_open_case(self, new_insights: bool) -> None:
+        """Read the open case again if the round changed it (a refresh keeps unsaved
+        SOAP edits, but resets the tabs' selections: only when needed)."""
+        shown = self.detail.case
+        if shown is None:
+            return
+        try:
+            record = self._context.cases.get_case(shown.case_id)
+        except MedMitraError:
+            return  # gone: the list says so; leaving the case is the doctor's choice
+        if new_insights or record != shown:
+            self.detail.refresh()
 
     # ---- printing -----------------------------------------------------------------------
 
@@ -823,6 +945,8 @@ class MainWindow(QMainWindow):
         self._settings.setValue("main_window/geometry", self.saveGeometry())
         self._settings.setValue("main_window/columns",
                                 self.table.horizontalHeader().saveState())
+        if self._sync is not None:
+            self._sync.stop()  # before the database closes
         super().closeEvent(event)
 
 

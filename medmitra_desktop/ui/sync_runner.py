@@ -25,6 +25,7 @@ from datetime import datetime
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
+from ..domain.enums import SyncState
 from ..domain.errors import MedMitraError
 from ..services.sync_account import SyncAccount, SyncStatus
 from ..services.sync_engine import SyncReport
@@ -67,6 +68,13 @@ class SyncOutcome:
     pending: int = 0  # local changes still waiting to be sent
     problem: str | None = None
     finished_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
+    # Live cases per sync state after the round: a change in it is a change the list
+    # shows (a case enrolled, or in conflict after a push), even when nothing was sent.
+    states: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def in_conflict(self) -> int:
+        return self.states.get(SyncState.CONFLICT.value, 0)
 
     @property
     def signed_in(self) -> bool:
@@ -115,6 +123,10 @@ def indicator(outcome: SyncOutcome | None, running: bool = False) -> tuple[str, 
             f"Last sync at {when} finished with problems:\n{shown}"
             + (f"\n… and {more} more" if more > 0 else ""))
     details = f"Synced with {status.server_url} at {when}."
+    if outcome.in_conflict:
+        details += (f" {outcome.in_conflict} case{'s' if outcome.in_conflict != 1 else ''} "
+                    f"changed here and on the server: open "
+                    f"{'it' if outcome.in_conflict == 1 else 'each'} and choose Resolve….")
     if report.processing:
         details += (f" The server is still analysing {report.processing} case"
                     f"{'s' if report.processing != 1 else ''}.")
@@ -154,7 +166,8 @@ class _Worker(QObject):
             report = engine.run_once(force=force, should_stop=self._stop.is_set)
         finally:
             engine.close()
-        return SyncOutcome(status, report, pending=self._account.pending_changes())
+        return SyncOutcome(status, report, pending=self._account.pending_changes(),
+                           states=self._account.state_counts())
 
 
 class SyncRunner(QObject):
@@ -331,7 +344,7 @@ class SyncRunner(QObject):
                         type(error).__name__)
             return
         self._outcome = SyncOutcome(outcome.status, outcome.report, pending, outcome.problem,
-                                    outcome.finished_at)
+                                    outcome.finished_at, outcome.states)
         self.indicator_changed.emit(*indicator(self._outcome))
 
 

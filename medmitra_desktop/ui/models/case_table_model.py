@@ -12,7 +12,9 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from ...domain.records import CaseListItem, CaseQuery
+from ...domain.validation import PAGE_SIZE_MAX
 from ...services.cases import CaseService
+from ..widgets.sync_state import sync_explanation, sync_word
 
 PAGE_SIZE = 100
 Index = QModelIndex | QPersistentModelIndex
@@ -25,6 +27,7 @@ COLUMNS: tuple[tuple[str, str | None], ...] = (
     ("Status", "status"),
     ("Documents", None),
     ("Updated", "updated_at"),
+    ("Sync", None),
     ("Summary", None),
 )
 CASE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -33,6 +36,10 @@ CASE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 2
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 3
 STATUS_COLUMN = 3
+# The Sync column's SyncState value, drawn with its icon by widgets/sync_state.py.
+SYNC_ROLE = Qt.ItemDataRole.UserRole + 4
+SYNC_COLUMN = 6
+SUMMARY_COLUMN = 7
 NEEDS_REVIEW = "needs_review"  # shown in place of "completed" (STATUS_ROLE)
 NEEDS_REVIEW_TEXT = "Needs review"
 
@@ -68,6 +75,34 @@ class CaseTableModel(QAbstractTableModel):
         self._rows = list(page.items)
         self._row_of = {item.case_id: row for row, item in enumerate(self._rows)}
         self._total = page.total
+        self.endResetModel()
+
+    def reload_loaded(self) -> None:
+        """Read the loaded rows again after a change made in the background (a sync
+        round). When the same cases come back in the same order, the rows are updated in
+        place, so the selection, the current row and the scroll position stay; otherwise
+        the model is reset with as many rows loaded as before."""
+        wanted = max(len(self._rows), PAGE_SIZE)
+        items: list[CaseListItem] = []
+        total = 0
+        while len(items) < wanted:
+            page = self._service.list_cases(dataclasses.replace(
+                self._query, start=len(items) + 1, size=min(PAGE_SIZE_MAX, wanted - len(items))))
+            total = page.total
+            items.extend(page.items)
+            if not page.items or len(items) >= total:
+                break
+        if [item.case_id for item in items] == [item.case_id for item in self._rows] \
+                and total == self._total:
+            self._rows = items
+            if items:
+                self.dataChanged.emit(self.index(0, 0),
+                                      self.index(len(items) - 1, len(COLUMNS) - 1))
+            return
+        self.beginResetModel()
+        self._rows = items
+        self._row_of = {item.case_id: row for row, item in enumerate(items)}
+        self._total = total
         self.endResetModel()
 
     def set_progress(self, case_id: str, fraction: float) -> None:
@@ -144,7 +179,9 @@ class CaseTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and column == STATUS_COLUMN and item.needs_review:
             return ("Analysed, but a document could not be read or a medication is only "
                     "partly captured: open the case to review it.")
-        if role == Qt.ItemDataRole.ToolTipRole and column == 6:
+        if role == Qt.ItemDataRole.ToolTipRole and column == SYNC_COLUMN:
+            return sync_explanation(item.sync_state, item.sync_error)
+        if role == Qt.ItemDataRole.ToolTipRole and column == SUMMARY_COLUMN:
             return item.one_line_summary
         if role == Qt.ItemDataRole.ToolTipRole and column == 5:
             return item.updated_at.astimezone().strftime("%d %b %Y %H:%M:%S")
@@ -156,6 +193,8 @@ class CaseTableModel(QAbstractTableModel):
             return NEEDS_REVIEW if item.needs_review else item.status.value
         if role == PROGRESS_ROLE and column == STATUS_COLUMN:
             return self._progress.get(item.case_id)
+        if role == SYNC_ROLE and column == SYNC_COLUMN:
+            return item.sync_state.value
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -183,6 +222,8 @@ def _display(item: CaseListItem, column: int) -> str | None:
         return str(item.document_count)
     if column == 5:
         return item.updated_at.astimezone().strftime("%d %b %Y %H:%M")
-    if column == 6:
+    if column == SYNC_COLUMN:
+        return sync_word(item.sync_state)
+    if column == SUMMARY_COLUMN:
         return item.one_line_summary or ""
     return None

@@ -46,6 +46,7 @@ from ..widgets.clinical_colors import ClinicalColors
 from ..widgets.confirm import ask_yes_no
 from . import evidence
 from .case_edit_dialog import CaseEditDialog
+from .conflict_dialog import SyncLine
 from .detail_documents import DocumentsTab
 from .detail_summary import SummaryTab
 from .detail_tabs import HistoryTab, LabsTab, MedicationsTab, RadiologyTab
@@ -67,6 +68,7 @@ class CaseDetailView(QWidget):
     case_changed = Signal(str)  # edited or reviewed: lists showing it should refresh
     case_deleted = Signal(str)  # moved to the trash
     reanalysis_requested = Signal(str)  # queued: the runner should wake
+    sync_requested = Signal(str)  # a sync conflict was resolved: sync the case now
 
     def __init__(self, cases: CaseService, results: CaseResultsService, user_id: str,
                  parent: QWidget | None = None, *, files: FileStore | None = None,
@@ -132,6 +134,8 @@ class CaseDetailView(QWidget):
         self.banner.setWordWrap(True)
         self.banner.setAccessibleName("Notice")
         self.banner.hide()
+        self.sync_line = SyncLine(cases, user_id)
+        self.sync_line.resolved.connect(self._after_resolve)
 
         names = QVBoxLayout()
         names.setSpacing(2)
@@ -142,6 +146,7 @@ class CaseDetailView(QWidget):
         status_row.addWidget(self.progress)
         status_row.addStretch(1)
         names.addLayout(status_row)
+        names.addWidget(self.sync_line)
         header = QHBoxLayout()
         header.addWidget(self.back_button, 0, Qt.AlignmentFlag.AlignTop)
         header.addSpacing(8)
@@ -290,6 +295,7 @@ class CaseDetailView(QWidget):
         documents = record.documents
         self._show_header(record)
         self.summary.show_results(documents, record.case_summary, payload, state_note)
+        self.summary.show_remote(results.latest_insight("remote"))
         self.labs.show_labs(results.labs, payload.get("derived") or (), documents,
                             state_note if not results.labs else "")
         self.radiology.show_reports(payload.get("radiology_reports") or (), results.findings,
@@ -329,6 +335,7 @@ class CaseDetailView(QWidget):
         parts.append(f"Updated {_when(record.updated_at)}")
         self.details_label.setText(" · ".join(parts))
         self._show_status()
+        self.sync_line.show_case(record, self.colors)
         if self._notes_changed:
             self._show_banner("The notes changed after the last analysis: choose Re-analyse "
                               "to include them in the summary and SOAP draft.")
@@ -508,6 +515,11 @@ class CaseDetailView(QWidget):
             return
         self._history = self._cases.history(self._case.case_id)
         self.history.show_events(self._history)
+
+    def _after_resolve(self, case_id: str) -> None:
+        self.refresh()
+        self.case_changed.emit(case_id)
+        self.sync_requested.emit(case_id)
 
     def _after_review(self) -> None:
         self.refresh()

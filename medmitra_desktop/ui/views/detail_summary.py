@@ -24,10 +24,12 @@ from PySide6.QtWidgets import (
 
 from ...domain.enums import DocumentStatus
 from ...domain.records import DocumentRecord
+from ...services.case_results import InsightView
 from ..models.detail_models import DifferentialTableModel
 from ..widgets.clinical_colors import ClinicalColors
 from ..widgets.tables import fit_height_to_rows, heading, read_only_table
 from . import evidence
+from .remote_insights import RemoteInsightsPanel
 
 SEVERITY_WORDS = {"critical": "CRITICAL", "warning": "Warning", "info": "Note"}
 UNREADABLE = {DocumentStatus.NEEDS_PASSWORD: "needs a password",
@@ -90,6 +92,8 @@ class SummaryTab(QWidget):
         self.evidence_label.setTextInteractionFlags(LINK_FLAGS)
         self.evidence_label.setAccessibleName("Evidence for the chosen condition")
         self.evidence_label.linkActivated.connect(self.link_activated)
+        # The server's own analysis (after sync), in its own frame under this computer's.
+        self.remote_insights = RemoteInsightsPanel(colors)
 
         content = QWidget()
         column = QVBoxLayout(content)
@@ -108,6 +112,8 @@ class SummaryTab(QWidget):
         column.addWidget(self.findings_label)
         column.addWidget(self.notes_heading)
         column.addWidget(self.notes_label)
+        column.addSpacing(8)
+        column.addWidget(self.remote_insights)
         column.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -166,10 +172,15 @@ class SummaryTab(QWidget):
             self.differential.selectRow(0)
         self._show_evidence()
 
+    def show_remote(self, insight: InsightView | None) -> None:
+        """The MedMitra server's latest insights beside these (hidden when none)."""
+        self.remote_insights.show_insight(insight)
+
     def set_colors(self, colors: ClinicalColors) -> None:
         self._colors = colors
         self.differential_model.set_colors(colors)
         self._fill_alerts()
+        self.remote_insights.set_colors(colors)
 
     def evidence_links(self) -> list[tuple[str, str]]:
         """(label, href) of the links in the evidence panel, in order (for tests)."""

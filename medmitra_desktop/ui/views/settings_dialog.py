@@ -23,12 +23,15 @@ from PySide6.QtWidgets import (
 from ...analysis.extract import ocr_engine_status
 from ...domain.errors import ValidationError
 from ...services.settings import THEMES, AppSettings, SettingsService, tesseract_location
+from ...services.sync_account import SyncAccount
 from ..widgets.field_form import FieldForm
+from .sign_in_dialog import SyncGroup
 
 
 class SettingsDialog(QDialog):
     def __init__(self, service: SettingsService, data_dir: Path,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, sync: SyncAccount | None = None) -> None:
+        """With `sync`, the server address sits in a Sync group with the sign-in."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._service = service
@@ -83,7 +86,12 @@ class SettingsDialog(QDialog):
         self.form.add_field("tesseract_path", "&Tesseract program",
                             _row(self.tesseract_path, browse), focus=self.tesseract_path,
                             note=self.tesseract_status)
-        self.form.add_field("server_url", "&Server address", self.server_url)
+        self.sync_group = (SyncGroup(sync, self.server_url, self.user_id)
+                           if sync is not None else None)
+        if self.sync_group is None:
+            self.form.add_field("server_url", "&Server address", self.server_url)
+        else:  # the address is in the Sync group; its message shows this form's errors
+            self.form.messages["server_url"] = self.sync_group.server_message
         self.form.add_field("theme", "T&heme", self.theme)
 
         buttons = QDialogButtonBox(
@@ -92,6 +100,13 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(self.form)
+        if self.sync_group is not None:
+            layout.addWidget(self.sync_group)
+            # In reading order: the theme, then the Sync group under it.
+            QWidget.setTabOrder(self.theme, self.server_url)
+            QWidget.setTabOrder(self.server_url, self.sync_group.sign_in_button)
+            QWidget.setTabOrder(self.sync_group.sign_in_button,
+                                self.sync_group.sign_out_button)
         layout.addWidget(buttons)
         self._check_tesseract()
         self.resize(620, 0)

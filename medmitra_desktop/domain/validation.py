@@ -227,3 +227,13 @@ def check_case_query(query: CaseQuery) -> None:
             errors.append(FieldError(low, f"must not be after {high}"))
     if errors:
         raise ValidationError(errors)
+
+
+def bare_file_name(name: str, limit: int = 255) -> str:
+    """A file's name for display and records only, whoever supplied it (the doctor's
+    file system, a server): no folders (either slash), no drive, no control characters,
+    no leading dots; never empty. Files are stored under their hash, never this name."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = base.split(":")[-1]  # "C:evil.exe" and NTFS alternate streams
+    cleaned = "".join(ch for ch in unicodedata.normalize("NFC", base) if ch.isprintable())
+    return cleaned.strip().lstrip(".").strip()[:limit] or "unnamed"

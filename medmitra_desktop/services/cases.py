@@ -39,6 +39,7 @@ from ..domain.records import (
     NewAttachment,
 )
 from ..domain.validation import (
+    bare_file_name,
     check_attachment,
     check_case_query,
     check_user_id,
@@ -231,7 +232,7 @@ class CaseService:
                     uid=str(uuid.uuid4()),
                     case_id=case.id,
                     category=attachment.category.value,
-                    file_name=_safe_file_name(attachment.display_name),
+                    file_name=bare_file_name(attachment.display_name),
                     sha256=blob.sha256,
                     mime_type=sniffed.mime_type,
                     size_bytes=blob.size_bytes,
@@ -356,7 +357,11 @@ class CaseService:
     # ---- documents ----------------------------------------------------------------------
 
     def attach_documents(self, case_id: str, *, user_id: str,
-                         attachments: Sequence[NewAttachment]) -> CaseRecord:
+                         attachments: Sequence[NewAttachment],
+                         remote_file_ids: Sequence[str] | None = None) -> CaseRecord:
+        """Attach files and queue the case for analysis. With remote_file_ids (one per
+        attachment) the files came from the server, added on another workstation: they
+        are linked to their server ids and never sent back."""
         errors: list[FieldError] = []
         checked = self._check_attachments(attachments, errors)
         if not attachments:
@@ -368,12 +373,19 @@ class CaseService:
         stored = self._store(checked)
         with self._unsaved_removed(stored), self._db.session() as session:
             case = _load(session, case_id)
-            for document in self._add_documents(session, case, stored):
-                outbox.record(session, case, OutboxOperation.UPLOAD, document)
+            added = self._add_documents(session, case, stored)
+            if remote_file_ids is None:
+                for document in added:
+                    outbox.record(session, case, OutboxOperation.UPLOAD, document)
+            else:
+                for document, file_id in zip(added, remote_file_ids, strict=True):
+                    document.remote_id = file_id
             self._queue_analysis(session, case)
             self._touch(case)
             self._reindex(session, case)
-            audit.record(session, user_id=user_id, action=AuditAction.ATTACH,
+            audit.record(session, user_id=user_id,
+                         action=AuditAction.ATTACH if remote_file_ids is None
+                         else AuditAction.SYNC_PULL,
                          entity=CASE_ENTITY, entity_id=case.uid,
                          detail=f"documents={len(stored)}")
             session.flush()
@@ -412,30 +424,6 @@ class CaseService:
             return _case_record(case)
 
     # ---- sync ---------------------------------------------------------------------------
-
-    def attach_from_server(self, case_id: str, *, user_id: str,
-                           attachments: Sequence[tuple[NewAttachment, str]]) -> CaseRecord:
-        """Files another workstation added to a synced case, with their server file ids:
-        analysed here, never sent back."""
-        errors: list[FieldError] = []
-        checked = self._check_attachments([a for a, _ in attachments], errors)
-        if errors:
-            raise ValidationError(errors)
-        file_ids = {id(a): file_id for a, file_id in attachments}
-        stored = self._store(checked)
-        with self._unsaved_removed(stored), self._db.session() as session:
-            case = _load(session, case_id)
-            added = self._add_documents(session, case, stored)
-            for document, (attachment, _) in zip(added, checked, strict=True):
-                document.remote_id = file_ids[id(attachment)]
-            self._queue_analysis(session, case)
-            self._touch(case)
-            self._reindex(session, case)
-            audit.record(session, user_id=user_id, action=AuditAction.SYNC_PULL,
-                         entity=CASE_ENTITY, entity_id=case.uid,
-                         detail=f"documents={len(added)}")
-            session.flush()
-            return _case_record(case)
 
     def resolve_conflict(self, case_id: str, *, user_id: str,
                          choices: Mapping[str, str]) -> CaseRecord:
@@ -584,13 +572,6 @@ def _last_job_error(session: Session, case: Case) -> str | None:
 
 def _stored_value(value: object) -> object:
     return value.value if isinstance(value, Gender | CaseStatus) else value
-
-
-def _safe_file_name(name: str) -> str:
-    """The original name for display only: no folders, no control characters."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = "".join(ch for ch in base if ch.isprintable()).strip() or "unnamed"
-    return cleaned[:255]
 
 
 def _document_record(case_uid: str, document: Document) -> DocumentRecord:

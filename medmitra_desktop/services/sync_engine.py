@@ -400,8 +400,10 @@ class SyncEngine:
         if new_files:
             with self._downloads(new_files) as attachments:
                 if attachments:
-                    self._cases.attach_from_server(snap.uid, user_id=self._user,
-                                                   attachments=attachments)
+                    self._cases.attach_documents(
+                        snap.uid, user_id=self._user,
+                        attachments=[attachment for attachment, _ in attachments],
+                        remote_file_ids=[file_id for _, file_id in attachments])
         with self._db.session() as session:
             case = session.get(Case, snap.id)
             if case is None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import math
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..domain.enums import DocumentCategory, Gender
+from ..domain.validation import bare_file_name
 from .errors import BadResponse
 
 MAX_TEXT = 100_000
@@ -156,7 +156,7 @@ def parse_file(raw: object) -> RemoteFile:
     size = data.get("file_size")
     return RemoteFile(
         file_id=_identifier(data, "file_id"),
-        file_name=safe_file_name(_string(data, "file_name", 1000)),
+        file_name=bare_file_name(_string(data, "file_name", 1000)),
         file_type=_string(data, "file_type", 100, default="application/octet-stream"),
         file_size=size if isinstance(size, int) and not isinstance(size, bool) and size >= 0
         else None,
@@ -185,16 +185,6 @@ def parse_insights(raw: object) -> dict[str, Any]:
         if is_score and _finite_number(value):
             kept[name] = float(value)
     return kept
-
-
-def safe_file_name(name: str) -> str:
-    """A bare file name for display and storage: no folders (either slash), no drive,
-    no control characters, no leading dots; never empty."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    base = base.split(":")[-1]  # "C:evil.exe" and NTFS streams
-    cleaned = "".join(ch for ch in unicodedata.normalize("NFC", base) if ch.isprintable())
-    cleaned = cleaned.strip().lstrip(".").strip()
-    return cleaned[:200] or "file"
 
 
 def _object(raw: object, what: str) -> Mapping[str, Any]:

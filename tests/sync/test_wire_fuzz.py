@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from medmitra_desktop.domain.validation import bare_file_name
 from medmitra_desktop.sync import wire
 from medmitra_desktop.sync.errors import BadResponse
 
@@ -62,9 +63,9 @@ def test_any_body_decodes_or_is_refused(body: bytes, content_type: str) -> None:
 @settings(max_examples=RUNS, deadline=None)
 @given(name=st.text(max_size=300))
 def test_file_names_from_a_server_are_always_bare(name: str) -> None:
-    safe = wire.safe_file_name(name)
+    safe = bare_file_name(name)
     assert safe and "/" not in safe and "\\" not in safe and ":" not in safe
-    assert not safe.startswith(".") and len(safe) <= 200
+    assert not safe.startswith(".") and len(safe) <= 255
     assert all(ch.isprintable() for ch in safe)
 
 

@@ -1,6 +1,7 @@
 """A demo data folder of realistic, entirely synthetic cases, made from documents generated
 here (a text PDF, a phone-photo-like scan, a chest X-ray report), for screenshots and
-trying the app. No real patient data.
+trying the app. No real patient data. One patient (Vikram Shah) has three visits months
+apart, with creatinine printed in µmol/L at one of them, for the patient history view.
 
     .venv/bin/python build/demo_cases.py DIR
 """
@@ -8,13 +9,14 @@ trying the app. No real patient data.
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from medmitra_desktop.app import open_app
+from medmitra_desktop.app import AppContext, open_app
 from medmitra_desktop.domain.enums import DocumentCategory
 from medmitra_desktop.domain.records import NewAttachment
 
@@ -35,6 +37,28 @@ DIABETES_PANEL = ["DIABETES PROFILE", "HbA1c                8.1      %         4
 LIPIDS = ["LIPID PROFILE", "Total Cholesterol   262   mg/dL   <200",
           "Triglycerides   240   mg/dL   <150", "HDL Cholesterol   38   mg/dL   >40",
           "LDL Cholesterol   176   mg/dL   <130"]
+TABLE_HEADER = "Test                 Result    Units     Reference Interval"
+# Vikram Shah's kidney function over three visits: worse, then a little better; the
+# second laboratory prints creatinine in µmol/L; potassium was not measured at the third.
+VISITS = [
+    (240, 57, "Follow-up of diabetes and hypertension. On metformin 500 mg BD, "
+              "amlodipine 5 mg OD and atorvastatin 10 mg OD.",
+     ["Creatinine           1.2       mg/dL     0.7 - 1.3",
+      "Potassium            4.6       mmol/L    3.5 - 5.1",
+      "HbA1c                7.9       %         4.0 - 5.6",
+      "Hemoglobin           13.6      g/dL      13.0 - 17.0"]),
+    (120, 58, "Ankle swelling. Metformin 1000 mg BD, amlodipine 5 mg OD, atorvastatin "
+              "10 mg OD. Started telmisartan 40 mg OD.",
+     ["Creatinine           168       µmol/L    62 - 115",
+      "Potassium            5.4       mmol/L    3.5 - 5.1",
+      "HbA1c                7.4       %         4.0 - 5.6",
+      "Hemoglobin           12.4      g/dL      13.0 - 17.0"]),
+    (7, 58, "Review. Metformin 500 mg BD (reduced for kidney function), telmisartan "
+            "40 mg OD, atorvastatin 10 mg OD.",
+     ["Creatinine           1.6       mg/dL     0.7 - 1.3",
+      "HbA1c                7.0       %         4.0 - 5.6",
+      "Hemoglobin           12.1      g/dL      13.0 - 17.0"]),
+]
 CHEST_XRAY = (
     "CHEST X-RAY PA VIEW\nINDICATION: Breathlessness.\nFINDINGS: The heart is enlarged. "
     "No pneumothorax. Possible small left pleural effusion. No focal consolidation.\n"
@@ -83,8 +107,27 @@ def make_demo(data_dir: Path) -> None:
                lab_files=[NewAttachment(lipids, DocumentCategory.LAB)])
         create(user_id="dr-demo", patient_name="محمد عبد الله", patient_age=33,
                patient_gender="male", case_summary="Chest pain on exertion.")
+        add_patient_with_visits(context, files)
     finally:
         context.close()
+
+
+def add_patient_with_visits(context: AppContext, files: Path) -> None:
+    """Three visits of one patient, dated months apart (the dates are set directly: a
+    demo cannot wait for them)."""
+    from medmitra_desktop.storage.orm import Case
+
+    now = datetime.now(UTC)
+    for number, (days_ago, age, notes, lines) in enumerate(VISITS, start=1):
+        report = text_pdf(files / f"vikram_kidney_panel_visit{number}.pdf",
+                          ["KIDNEY FUNCTION AND DIABETES", TABLE_HEADER, *lines])
+        case = context.cases.create_case(
+            user_id="dr-demo", patient_name="Vikram Shah", patient_age=age,
+            patient_gender="male", case_summary=notes,
+            lab_files=[NewAttachment(report, DocumentCategory.LAB)])
+        with context.database.session() as session:
+            row = session.query(Case).filter_by(uid=case.case_id).one()
+            row.created_at = row.updated_at = now - timedelta(days=days_ago)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,11 @@ DIR is an existing data folder. Opens MedMitra Desktop on DIR, lets queued analy
 finish, and writes one PNG per view: the case list, then the detail of the first case (or
 --case NAME) tab by tab, its dialogs, and the same tabs in the dark palette; then a PDF in
 the document viewer and the SOAP note signed (the demo folder gets a doctor name and a
-signed revision for that), light and dark. The pixels come from the X server
-(QScreen.grabWindow), so they are what a doctor sees.
+signed revision for that), light and dark; then the Patient tab of the patient with the
+most visits (lab trend chart, medication changes), light and dark, and the first pages of
+a case report PDF (made by the report job's renderer, drawn to PNG with pypdfium2; the
+demo folder gets a clinic name and logo for its letterhead). The pixels come from the X
+server (QScreen.grabWindow), so they are what a doctor sees.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from medmitra_desktop.ui.views.case_detail import (
     HISTORY_TAB,
     LABS_TAB,
     MEDICATIONS_TAB,
+    PATIENT_TAB,
     RADIOLOGY_TAB,
     SUMMARY_TAB,
     CaseDetailView,
@@ -179,6 +183,7 @@ def main() -> int:
         shoot_tabs("_dark")
         add_case_list_shots(steps, shoot, window, themes)
         add_viewer_and_soap_shots(steps, shoot, context, runner, themes, args.case)
+        add_patient_and_report_shots(steps, shoot, window, context, themes, args.out)
         QTimer.singleShot(STEP_MS, run_steps)
 
     runner.idle.connect(lambda: QTimer.singleShot(500, finish))
@@ -294,6 +299,89 @@ def add_viewer_and_soap_shots(steps: list[Callable[[], object]],
         lambda: None,
         lambda: shoot("case_detail_viewer_image"),
         close_view,
+    ])
+
+
+def _patient_with_most_visits(context: AppContext) -> str | None:
+    """The latest case of the patient seen most often (the demo's Vikram Shah)."""
+    best: tuple[int, str] | None = None
+    for item in context.cases.iter_all(CaseQuery()):
+        visits = context.patients.patient(item.case_id).visits
+        if best is None or len(visits) > best[0]:
+            best = (len(visits), visits[-1].case_id)
+    return best[1] if best else None
+
+
+def _demo_letterhead(context: AppContext, out: Path) -> None:
+    """A clinic name and a drawn logo in the demo folder's settings, unless it has them."""
+    from PIL import Image, ImageDraw
+
+    from medmitra_desktop.services.clinic_logo import ClinicLogoStore
+
+    settings = context.settings.load()
+    if settings.clinic_logo:
+        return
+    logo = out / "demo-logo.png"
+    image = Image.new("RGBA", (240, 240), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((8, 8, 232, 232), fill=(31, 58, 95, 255))
+    draw.rectangle((100, 50, 140, 190), fill=(255, 255, 255, 255))
+    draw.rectangle((50, 100, 190, 140), fill=(255, 255, 255, 255))
+    image.save(logo, format="PNG")
+    name = ClinicLogoStore(context.paths.branding).store(logo)
+    context.settings.save(replace(settings, clinic_name=settings.clinic_name
+                                  or "Shanti Family Clinic", clinic_logo=name))
+
+
+def add_patient_and_report_shots(steps: list[Callable[[], object]],
+                                 shoot: Callable[[str], None], window: MainWindow,
+                                 context: AppContext, themes: ThemeController,
+                                 out: Path) -> None:
+    """The Patient tab (visits, lab trend, medication changes), light and dark, then
+    the first pages of the case report as PDF pages."""
+
+    def open_patient() -> None:
+        case_id = _patient_with_most_visits(context)
+        if case_id is None:
+            return
+        window.open_case(case_id)
+        window.detail.tabs.setCurrentIndex(PATIENT_TAB)
+
+    def choose_creatinine() -> None:
+        patient = window.detail.patient
+        if patient is not None:
+            patient.wait()
+            patient.select_test("creatinine")
+
+    def report_pages() -> None:
+        import pypdfium2
+
+        from medmitra_desktop.ui.report_pdf import render_pdf
+
+        _demo_letterhead(context, out)
+        case_id = _case_with_a_pdf(context, "Ramesh") or window.detail.case_id
+        if case_id is None:
+            return
+        target = out / "case_report.pdf"
+        render_pdf(context.documents.report(case_id), target)
+        document = pypdfium2.PdfDocument(str(target))
+        for number in range(min(2, len(document))):
+            name = out / f"case_report_page{number + 1}.png"
+            document[number].render(scale=1.4).to_pil().save(name)
+            print(name)
+        document.close()
+
+    steps.extend([
+        lambda: themes.apply("light"),
+        open_patient,
+        lambda: None,  # read on a worker thread
+        choose_creatinine,
+        lambda: shoot("case_detail_patient"),
+        lambda: themes.apply("dark"),
+        lambda: None,
+        lambda: shoot("case_detail_patient_dark"),
+        lambda: themes.apply("light"),
+        report_pages,
     ])
 
 

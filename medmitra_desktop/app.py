@@ -113,11 +113,14 @@ def open_app(data_dir_arg: str | None = None) -> AppContext:
     settings = SettingsService(database)
     documents = CaseDocumentService(database, cases, results, soap_notes, settings,
                                     ClinicLogoStore(paths.branding))
+    reports = ReportJobService(database, documents)
+    # The folder lock is ours: a report job still marked running was cut off by a crash.
+    reports.recover_interrupted()
     return AppContext(
         paths=paths, lock=lock, database=database, files=files, cases=cases,
         results=results, soap_notes=soap_notes, settings=settings,
         documents=documents,
         patients=PatientService(database),
         history=PatientHistoryService(database, load_lab_knowledge),
-        reports=ReportJobService(database, documents),
+        reports=reports,
     )

@@ -148,6 +148,10 @@ class ReportJobService:
     def recover_interrupted(self) -> int:
         """Jobs a crash or quit left running are failed, not retried: the doctor may no
         longer want the file, and making it again is one click."""
+        with self._db.read_session() as session:  # the usual answer: none, no write
+            if session.execute(select(ReportJob.id).where(
+                    ReportJob.status == ReportStatus.RUNNING.value).limit(1)).first() is None:
+                return 0
         with self._db.session() as session:
             stuck = list(session.execute(select(ReportJob).where(
                 ReportJob.status == ReportStatus.RUNNING.value)).scalars())

@@ -105,7 +105,8 @@ class MainWindow(QMainWindow):
             "restored. Turn off <b>Trash</b> to see the case list again.</p>")
         self.detail = CaseDetailView(
             context.cases, context.results, user_id, files=context.files,
-            soap_notes=context.soap_notes, settings=context.settings, runner=runner)
+            soap_notes=context.soap_notes, settings=context.settings, runner=runner,
+            patients=context.patients, history=context.history)
         self.detail.back_requested.connect(self.show_list)
         self.detail.case_changed.connect(lambda _case_id: self._reload_list())
         self.detail.case_deleted.connect(self._on_case_deleted)
@@ -803,8 +804,8 @@ class MainWindow(QMainWindow):
         if new_conflicts > 0:
             self.statusBar().showMessage(
                 f"{_cases(new_conflicts)} changed here and on the server: open "
-                f"{'it' if new_conflicts == 1 else 'each'} and choose Resolve… to pick "
-                f"the values to keep.", 15_000)
+                f"{'it' if new_conflicts == 1 else 'each'} and choose Resolve conflict… "
+                f"to pick the values to keep.", 15_000)
         elif report.pulled:
             self.statusBar().showMessage(
                 f"{_cases(report.pulled)} arrived from the MedMitra server.", 8000)

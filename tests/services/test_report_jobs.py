@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from medmitra_desktop.app import AppContext
+from medmitra_desktop.app import AppContext, open_app
 from medmitra_desktop.domain.enums import ReportStatus
 from medmitra_desktop.domain.errors import NotFoundError, ValidationError
 from medmitra_desktop.services.case_document import DRAFT_MARK, CaseReport
@@ -165,19 +165,27 @@ def test_a_case_trashed_before_its_report_is_made(context: AppContext,
     assert done.status is ReportStatus.FAILED and "trash" in (done.error or "")
 
 
-def test_a_job_interrupted_by_a_crash_is_failed_at_the_next_start(context: AppContext,
+def test_a_job_interrupted_by_a_crash_is_failed_at_the_next_start(data_dir: Path,
                                                                  tmp_path: Path) -> None:
-    case = make_case(context.cases)
-    job = context.reports.create(case.case_id, user_id="dr", output_path=tmp_path / "a.pdf")
+    context = open_app(str(data_dir))
+    try:
+        case = make_case(context.cases)
+        job = context.reports.create(case.case_id, user_id="dr",
+                                     output_path=tmp_path / "a.pdf")
 
-    def crash(_report: CaseReport, _target: Path, step: Step) -> int:
-        step(0.3, "Page 1 of 3")
-        raise SystemExit  # the process dies mid-job; the row stays RUNNING
+        def crash(_report: CaseReport, _target: Path, step: Step) -> int:
+            step(0.3, "Page 1 of 3")
+            raise SystemExit  # the process dies mid-job; the row stays RUNNING
 
-    with pytest.raises(SystemExit):
-        context.reports.run(job.job_id, crash)
-    assert context.reports.get(job.job_id).status is ReportStatus.RUNNING
-    assert context.reports.recover_interrupted() == 1
-    after = context.reports.get(job.job_id)
-    assert after.status is ReportStatus.FAILED and "closed" in (after.error or "")
-    assert context.reports.recover_interrupted() == 0
+        with pytest.raises(SystemExit):
+            context.reports.run(job.job_id, crash)
+        assert context.reports.get(job.job_id).status is ReportStatus.RUNNING
+    finally:
+        context.close()
+    reopened = open_app(str(data_dir))
+    try:
+        after = reopened.reports.get(job.job_id)
+        assert after.status is ReportStatus.FAILED and "closed" in (after.error or "")
+        assert reopened.reports.recover_interrupted() == 0
+    finally:
+        reopened.close()

@@ -180,6 +180,8 @@ ACTION_WORDS = {
     "attach": "Documents attached",
     "remove_document": "Document removed",
     "reanalyze": "Re-analysis requested",
+    "link_patient": "Linked to a patient",
+    "unlink_patient": "Unlinked from its patient",
 }
 
 

@@ -40,6 +40,8 @@ from ...domain.records import CaseRecord, NewAttachment
 from ...services.audit import AuditEvent
 from ...services.case_results import CaseResults, CaseResultsService
 from ...services.cases import CaseService
+from ...services.patient_history import PatientHistoryService
+from ...services.patients import PatientService
 from ...services.settings import SettingsService
 from ...services.soap_notes import SoapNoteService
 from ..widgets.clinical_colors import ClinicalColors
@@ -50,6 +52,7 @@ from .conflict_dialog import SyncLine
 from .detail_documents import DocumentsTab
 from .detail_summary import SummaryTab
 from .detail_tabs import HistoryTab, LabsTab, MedicationsTab, RadiologyTab
+from .patient_view import PatientTab
 from .soap_editor import SoapEditor
 
 if TYPE_CHECKING:
@@ -61,6 +64,7 @@ FILE_FILTER = ("Reports (*.pdf *.png *.jpg *.jpeg *.tif *.tiff *.bmp *.txt *.csv
 CATEGORY_WORDS = {DocumentCategory.LAB: "lab reports",
                   DocumentCategory.RADIOLOGY: "radiology reports"}
 SUMMARY_TAB, LABS_TAB, RADIOLOGY_TAB, MEDICATIONS_TAB, DOCUMENTS_TAB, HISTORY_TAB = range(6)
+PATIENT_TAB = 6  # present when the view is given the patient services
 
 
 class CaseDetailView(QWidget):
@@ -74,10 +78,13 @@ class CaseDetailView(QWidget):
                  parent: QWidget | None = None, *, files: FileStore | None = None,
                  soap_notes: SoapNoteService | None = None,
                  settings: SettingsService | None = None,
-                 runner: AnalysisRunner | None = None) -> None:
+                 runner: AnalysisRunner | None = None,
+                 patients: PatientService | None = None,
+                 history: PatientHistoryService | None = None) -> None:
         """Without `files` the Documents tab shows no original files; without
         `soap_notes` and `settings` the SOAP note is read-only; without `runner` a PDF
-        password cannot be handed to the analysis."""
+        password cannot be handed to the analysis; without `patients` and `history`
+        there is no Patient tab."""
         super().__init__(parent)
         self._cases = cases
         self._results = results
@@ -174,6 +181,12 @@ class CaseDetailView(QWidget):
                               (self.medications, "&Medications && allergies"),
                               (self.documents, "Do&cuments"), (self.history, "&History")):
             self.tabs.addTab(widget, title)
+        self.patient: PatientTab | None = None
+        if patients is not None and history is not None:
+            self.patient = PatientTab(patients, history, user_id, self.colors)
+            self.patient.open_case_requested.connect(self.open_case)
+            self.patient.changed.connect(self._show_history)  # the audit rows it left
+            self.tabs.addTab(self.patient, "&Patient")
         for tab in (self.summary, self.labs, self.radiology, self.soap_editor):
             tab.link_activated.connect(self.open_link)
         self.medications.reviewed.connect(self._after_review)
@@ -279,6 +292,8 @@ class CaseDetailView(QWidget):
         self._case_results = self._results.results(record.case_id)
         self._history = self._cases.history(record.case_id)
         self._render()
+        if self.patient is not None:
+            self.patient.set_case(record.case_id)  # read when its tab is shown
         insight = self._case_results.latest_insight()
         self.soap_editor.show_case(record.case_id, record.documents,
                                    (insight.payload if insight else {}).get("soap"))

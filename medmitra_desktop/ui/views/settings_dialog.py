@@ -21,10 +21,13 @@ from PySide6.QtWidgets import (
 )
 
 from ...analysis.extract import ocr_engine_status
+from ...config import AppPaths
 from ...domain.errors import ValidationError
+from ...services.clinic_logo import ClinicLogoStore
 from ...services.settings import THEMES, AppSettings, SettingsService, tesseract_location
 from ...services.sync_account import SyncAccount
 from ..widgets.field_form import FieldForm
+from ..widgets.logo_picker import LogoPicker
 from .sign_in_dialog import SyncGroup
 
 
@@ -51,6 +54,8 @@ class SettingsDialog(QDialog):
         self.doctor_name.setPlaceholderText("as it appears on signed notes")
         self.user_id = QLineEdit(current.user_id)
         self.clinic_name = QLineEdit(current.clinic_name)
+        self.clinic_logo = LogoPicker(ClinicLogoStore(AppPaths(data_dir).branding),
+                                      current.clinic_logo)
         self.ocr_language = QLineEdit(current.ocr_language)
         self.ocr_language.setPlaceholderText("eng, or eng+hin for several")
         self.tesseract_path = QLineEdit(current.tesseract_path)
@@ -82,6 +87,10 @@ class SettingsDialog(QDialog):
         self.form.add_field("doctor_name", "&Doctor name", self.doctor_name)
         self.form.add_field("user_id", "&User id", self.user_id)
         self.form.add_field("clinic_name", "&Clinic name", self.clinic_name)
+        self.form.add_field("clinic_logo", "Clinic l&ogo", self.clinic_logo,
+                            focus=self.clinic_logo.choose_button)
+        self.clinic_logo.problem.connect(
+            lambda text: self.form.show_errors({"clinic_logo": text} if text else {}, self))
         self.form.add_field("ocr_language", "OCR &language", self.ocr_language)
         self.form.add_field("tesseract_path", "&Tesseract program",
                             _row(self.tesseract_path, browse), focus=self.tesseract_path,
@@ -117,7 +126,7 @@ class SettingsDialog(QDialog):
             doctor_name=self.doctor_name.text(), user_id=self.user_id.text(),
             clinic_name=self.clinic_name.text(), ocr_language=self.ocr_language.text(),
             tesseract_path=self.tesseract_path.text(), server_url=self.server_url.text(),
-            theme=str(self.theme.currentData()),
+            theme=str(self.theme.currentData()), clinic_logo=self.clinic_logo.name,
         )
 
     def save(self) -> None:
@@ -126,6 +135,7 @@ class SettingsDialog(QDialog):
         except ValidationError as error:
             self.form.show_errors(error.by_field(), self)
             return
+        self.clinic_logo.store.prune(keep=self.saved.clinic_logo)  # copies no longer named
         self.accept()
 
     def _choose_tesseract(self) -> None:

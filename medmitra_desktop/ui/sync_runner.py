@@ -126,7 +126,8 @@ def indicator(outcome: SyncOutcome | None, running: bool = False) -> tuple[str, 
     if outcome.in_conflict:
         details += (f" {outcome.in_conflict} case{'s' if outcome.in_conflict != 1 else ''} "
                     f"changed here and on the server: open "
-                    f"{'it' if outcome.in_conflict == 1 else 'each'} and choose Resolve….")
+                    f"{'it' if outcome.in_conflict == 1 else 'each'} and choose Resolve "
+                    f"conflict….")
     if report.processing:
         details += (f" The server is still analysing {report.processing} case"
                     f"{'s' if report.processing != 1 else ''}.")

@@ -21,7 +21,10 @@ from medmitra_desktop.ui.main_window import MainWindow
 from medmitra_desktop.ui.models.case_table_model import SYNC_COLUMN, SYNC_ROLE
 from medmitra_desktop.ui.sync_runner import NOT_SYNCING, SyncIntervals, SyncRunner
 from medmitra_desktop.ui.views.conflict_dialog import ConflictDialog
+from medmitra_desktop.ui.widgets.clinical_colors import ClinicalColors, contrast_ratio
+from medmitra_desktop.ui.widgets.sync_state import sync_text_color, sync_word
 from tests.factories import LAB_LINES, make_case, text_pdf
+from tests.qt.palettes import PALETTE_CASES, palette_for
 from tests.qt.test_sync_runner import USER, closed_port_url, sign_in
 from tests.sync.reference_server import ReferenceServer
 
@@ -279,3 +282,13 @@ def test_no_modal_dialog_is_left_open(qtbot) -> None:
     """Guard for the tests above: nothing they did left a dialog on screen."""
     assert not [w for w in QApplication.topLevelWidgets()
                 if isinstance(w, QMessageBox) and w.isVisible()]
+
+
+@pytest.mark.parametrize(("base", "text"), PALETTE_CASES)
+def test_sync_words_are_readable_on_light_and_dark_palettes(qapp, base: str,
+                                                            text: str) -> None:
+    colors = ClinicalColors.from_palette(palette_for(base, text))
+    for state in SyncState:
+        colour = sync_text_color(state, colors) or colors.text
+        assert contrast_ratio(colour, colors.base) >= 4.5, (state, colour.name())
+        assert sync_word(state)  # never colour alone

@@ -1,4 +1,5 @@
-"""A case's sync line in its header (state and reason, and Resolve… in a conflict), and
+"""A case's sync line in its header (state and reason, and Resolve conflict… in a
+conflict), and
 the dialog in which the doctor resolves a conflict field by field.
 
 A conflict is a field changed both on this computer and on the server since they last
@@ -40,6 +41,8 @@ FIELD_LABELS = {
 }
 SIDES = (("local", "This computer"), ("remote", "Server"))
 INLINE_LIMIT = 60  # longer values (notes) go under their choice, wrapped
+HERE = ("Changed here and on the server since the last sync: choose Resolve conflict… to "
+        "pick the values to keep.")
 
 
 def shown_value(name: str, value: object) -> str:
@@ -98,7 +101,9 @@ class ConflictDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
         self._update_ok()
-        self.resize(560, min(640, 180 + 110 * len(conflict)))
+        # As tall as the choices (up to a limit, then they scroll), no empty band.
+        scroll.setMinimumHeight(min(460, fields.sizeHint().height()))
+        self.resize(560, self.sizeHint().height())
 
     def _field_group(self, name: str, sides: dict[str, object]) -> QGroupBox:
         label = FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
@@ -151,7 +156,7 @@ class ConflictDialog(QDialog):
         except ValidationError:
             # Another sync round changed the conflict while the dialog was open.
             self._show_message("The server's values changed while this was open. Close "
-                               "this, and choose Resolve… again to see them.")
+                               "this, and choose Resolve conflict… again to see them.")
             return
         except MedMitraError as error:
             self._show_message(str(error))
@@ -166,7 +171,7 @@ class ConflictDialog(QDialog):
 
 
 class SyncLine(QWidget):
-    """The sync state of the case shown, with its reason; "Resolve…" in a conflict.
+    """The sync state of the case shown, with its reason; "Resolve conflict…" then.
     Hidden for cases kept on this computer only while sync is not set up."""
 
     resolved = Signal(str)  # case id: the conflict is resolved, sync it
@@ -183,7 +188,9 @@ class SyncLine(QWidget):
         self.label.setAccessibleName("Sync state")
         self.label.setWordWrap(True)
         self.label.setTextFormat(Qt.TextFormat.RichText)
-        self.resolve_button = QPushButton("Re&solve…")
+        # Alt+T: the header's, the Summary tab's and the menus' letters are taken (T is
+        # used only on the Documents and Patient tabs).
+        self.resolve_button = QPushButton("Resolve conflic&t…")
         self.resolve_button.setAccessibleName("Resolve the sync conflict")
         self.resolve_button.setToolTip("Choose, detail by detail, the values to keep")
         self.resolve_button.clicked.connect(self.resolve)
@@ -203,7 +210,8 @@ class SyncLine(QWidget):
         # A clinic that never syncs sees no sync line at all.
         self.setVisible(state is not SyncState.LOCAL)
         word = html.escape(sync_word(state))
-        reason = html.escape(sync_explanation(state, record.sync_error))
+        reason = html.escape(HERE if state is SyncState.CONFLICT
+                             else sync_explanation(state, record.sync_error))
         if state is SyncState.CONFLICT:
             word = f"<span style='color:{colors.abnormal_fg.name()}'><b>{word}</b></span>"
         elif state is SyncState.ERROR:
@@ -212,8 +220,7 @@ class SyncLine(QWidget):
             word = f"<b>{word}</b>"
         self.label.setText(f"{word} <span style='color:{colors.muted_fg.name()}'>· "
                            f"{reason}</span>")
-        self.label.setAccessibleDescription(f"{sync_word(state)}. "
-                                            f"{sync_explanation(state, record.sync_error)}")
+        self.label.setAccessibleDescription(f"{sync_word(state)}. {html.unescape(reason)}")
         self.icon.setPixmap(sync_icon(state, colors.dark).pixmap(ICON_SIZE, ICON_SIZE))
         self.resolve_button.setVisible(state is SyncState.CONFLICT
                                        and bool(record.sync_conflict))

@@ -247,7 +247,7 @@ class SyncGroup(QGroupBox):
         self.sign_in_button = QPushButton("Sign &in…")
         self.sign_in_button.setAccessibleName("Sign in to the MedMitra server")
         self.sign_in_button.clicked.connect(self.open_sign_in)
-        self.sign_out_button = QPushButton("Sign &out")
+        self.sign_out_button = QPushButton("Si&gn out")  # O is the clinic logo's
         self.sign_out_button.setAccessibleName("Sign out of the MedMitra server")
         self.sign_out_button.setToolTip("Remove the access token from this computer's "
                                         "keychain; cases stay on this computer")

@@ -43,7 +43,7 @@ def sync_explanation(state: SyncState, error: str | None) -> str:
         return "The same on this computer and on the MedMitra server."
     if state is SyncState.CONFLICT:
         return ("Changed here and on the server since the last sync: open the case and "
-                "choose Resolve… to pick the values to keep.")
+                "choose Resolve conflict… to pick the values to keep.")
     return error or "The MedMitra server refused a change to this case."
 
 

@@ -305,6 +305,8 @@ class PatientTab(QWidget):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
+        self._splitter_moved = False
+        self.splitter.splitterMoved.connect(lambda *_: setattr(self, "_splitter_moved", True))
 
         layout = QVBoxLayout(self)
         layout.addLayout(header)
@@ -391,9 +393,24 @@ class PatientTab(QWidget):
         has_medications = bool(result.medications.medications)
         self.medications_table.setVisible(has_medications)
         self.no_medications.setVisible(not has_medications)
+        self._fit_medications(len(result.medications.medications))
         self._set_enabled(True)
         self._fill_tests(result.trends)
         self.unlink_button.setEnabled(len(patient.visits) > 1)
+
+    def _fit_medications(self, rows: int) -> None:
+        """The medication table as tall as its rows (at most half the tab), the chart the
+        rest; once the doctor moves the divider, it stays where they put it."""
+        total = sum(self.splitter.sizes())
+        if self._splitter_moved or total <= 0:
+            return
+        table = self.medications_table
+        wanted = (table.horizontalHeader().sizeHint().height()
+                  + max(1, rows) * table.verticalHeader().defaultSectionSize()
+                  + table.horizontalScrollBar().sizeHint().height()
+                  + 2 * table.frameWidth() + self.no_medications.sizeHint().height() * 2)
+        bottom = min(wanted, total // 2)
+        self.splitter.setSizes([total - bottom, bottom])
 
     def _fill_tests(self, trends: LabTrends) -> None:
         previous = self.test.currentData()

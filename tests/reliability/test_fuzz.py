@@ -98,3 +98,33 @@ def test_analyze_json_process_on_mutated_files(tmp_path: Path) -> None:
     for path, document in zip(paths, documents, strict=True):
         assert UNEXPECTED not in (document["error"] or ""), document["error"]
         assert document["status"] == "ok" or path.name in document["error"]
+
+
+def _tiff_second_frame_without_width(path: Path) -> Path:
+    """Two frames; the second's ImageWidth tag renamed away (what a fuzzed TIFF did)."""
+    import io
+    import struct
+
+    from PIL import Image
+
+    frame = Image.new("L", (60, 40), 255)
+    buffer = io.BytesIO()
+    frame.save(buffer, format="TIFF", save_all=True, append_images=[frame])
+    data = bytearray(buffer.getvalue())
+    first = struct.unpack_from("<I", data, 4)[0]
+    second = struct.unpack_from("<I", data, first + 2 + 12 * struct.unpack_from(
+        "<H", data, first)[0])[0]
+    for index in range(struct.unpack_from("<H", data, second)[0]):
+        entry = second + 2 + 12 * index
+        if struct.unpack_from("<H", data, entry)[0] == 256:
+            struct.pack_into("<H", data, entry, 65000)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_regression_tiff_frame_without_dimensions(fuzz_analyzer: Analyzer,
+                                                  tmp_path: Path) -> None:
+    """Found by fuzz_campaign.py: Pillow raised TypeError('Missing dimensions') while
+    counting frames, which reached the catch-all ("unexpected problem")."""
+    path = _tiff_second_frame_without_width(tmp_path / "two-frames.tif")
+    assert analyse_file(fuzz_analyzer, path, path.name) is None

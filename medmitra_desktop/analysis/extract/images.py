@@ -29,6 +29,9 @@ MAX_PREPARED_PIXELS = 60_000_000
 """Upscaling stops here (A3 at 400 dpi is 31 megapixels): tesseract needs ~10 bytes a pixel."""
 
 _BOMB_SIZE = re.compile(r"\((\d+) pixels\)")
+# What Pillow raises for a damaged file. TypeError too: a TIFF frame without its
+# dimensions raises "Missing dimensions" from n_frames and seek (found by fuzzing).
+_DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, TypeError)
 
 # PIL's decompression-bomb warning is replaced by our own per-call limit (max_image_pixels).
 # warnings.catch_warnings is process-wide, so our uses of it take turns.
@@ -64,13 +67,13 @@ def open_image(path: Path, name: str, max_pixels: int, frame: int = 0) -> Iterat
             raise DocumentProblem(
                 DocumentStatus.FAILED, too_large_message(name, pixels, max_pixels)
             ) from exc
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
+        except (UnidentifiedImageError, *_DECODE_ERRORS) as exc:
             log.debug("PIL could not open the image", exc_info=True)
             raise DocumentProblem(DocumentStatus.FAILED, damaged_message(name)) from exc
         try:
             if frame:
                 image.seek(frame)
-        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
+        except (*_DECODE_ERRORS, Image.DecompressionBombError) as exc:
             image.close()
             log.debug("PIL could not seek to frame %d", frame, exc_info=True)
             raise PageProblem(f"page {frame + 1} is damaged or incomplete") from exc
@@ -90,7 +93,7 @@ def count_pages(path: Path, name: str, max_pixels: int) -> int:
             )
         try:
             return max(1, int(getattr(image, "n_frames", 1)))
-        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        except _DECODE_ERRORS as exc:
             log.debug("PIL could not count frames", exc_info=True)
             raise DocumentProblem(DocumentStatus.FAILED, damaged_message(name)) from exc
 
@@ -112,7 +115,7 @@ def load_page(
             try:
                 image.load()
                 upright = ImageOps.exif_transpose(image)
-            except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            except _DECODE_ERRORS as exc:
                 log.debug("PIL could not decode page %d", number, exc_info=True)
                 raise PageProblem(f"page {number} is damaged or incomplete") from exc
             gray = to_grayscale(upright)

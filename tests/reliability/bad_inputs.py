@@ -14,10 +14,8 @@ The expectations (`expect`, `says`) are what the test holds the app to; the outc
 messages printed in the README table come from running the real app
 (tests/reliability/outcomes_table.py), never from this file.
 
-Malformed server responses belong here too once the sync client lands:
-TODO(sync): "malformed server responses" — add SERVER_KINDS (truncated JSON, wrong types,
-HTML error pages, 200 with an error body, huge bodies, slow-drip responses) run through
-medmitra_desktop/sync against the reference server in tests (127.0.0.1 only).
+Malformed and failing server answers are in tests/sync/server_faults.py (run through a
+real sync round against the reference server on 127.0.0.1) and in the same table.
 """
 
 from __future__ import annotations

@@ -21,10 +21,7 @@ Each trial:
 The pytest version (test_kill_trials.py) runs a few trials; this script runs as many as
 asked and prints a summary. Exit status 0 when every trial passed.
 
-TODO(sync): "SIGKILL during sync" — add a driver mode that pushes and pulls against the
-reference server (127.0.0.1) while cases change, kill it the same way, and check after
-restart that the outbox holds each unsent change once, nothing sent twice is applied
-twice on the server, and no case is lost on either side.
+SIGKILL during sync has its own trials: kill_sync_trials.py.
 """
 
 from __future__ import annotations

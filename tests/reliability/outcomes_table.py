@@ -77,9 +77,18 @@ def main() -> int:
                 where = "searched as plain words" if status == "ok" else "error"
                 print(f"| {number} | search: {_cell(kind.title)} | {where} | "
                       f"{hits} case(s) found |")
-            number += 1
-            print(f"| {number} | malformed server responses | TODO(sync) | covered once "
-                  f"medmitra_desktop/sync lands |")
+            from tests.sync.reference_server import ReferenceServer
+            from tests.sync.server_faults import SERVER_FAULTS, run_fault
+
+            with ReferenceServer() as server:
+                for fault in SERVER_FAULTS:
+                    number += 1
+                    server.reset()
+                    told, cases, waiting = run_fault(context, server, fault,
+                                                     root / "faults" / fault.kind)
+                    print(f"| {number} | server: {_cell(fault.title)} | sync round: kept, "
+                          f"sent on the next round ({cases} server case, {waiting} left) | "
+                          f"{_cell(told)} |")
         finally:
             context.close()
     return 0

@@ -7,6 +7,7 @@ the GUI thread (the window keeps repainting, and Cancel is heard at the next pag
 
 from __future__ import annotations
 
+import html
 import logging
 import threading
 
@@ -64,8 +65,8 @@ class ReportProgressDialog(QDialog):
         self._running = False
         self._cancel = threading.Event()
 
-        title = QLabel(f"Saving <b>{_escape(job.output_path.name)}</b> in "
-                       f"{_escape(str(job.output_path.parent))}")
+        title = QLabel(f"Saving <b>{html.escape(job.output_path.name)}</b> in "
+                       f"{html.escape(str(job.output_path.parent))}")
         title.setTextFormat(Qt.TextFormat.RichText)
         title.setWordWrap(True)
         self.step = QLabel("Waiting to start")
@@ -126,9 +127,3 @@ class ReportProgressDialog(QDialog):
             event.ignore()
         else:
             super().closeEvent(event)
-
-
-def _escape(text: str) -> str:
-    from html import escape
-
-    return escape(text)

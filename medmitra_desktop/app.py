@@ -28,6 +28,7 @@ from .services.patients import PatientService
 from .services.report_jobs import ReportJobService
 from .services.settings import SettingsService
 from .services.soap_notes import SoapNoteService
+from .services.sync_account import SyncAccount
 from .storage.database import Database, open_database
 from .storage.filestore import FileStore
 from .storage.instance_lock import InstanceLock
@@ -54,6 +55,7 @@ class AppContext:
     patients: PatientService  # which cases are one patient; the doctor's link and unlink
     history: PatientHistoryService  # a patient's lab trends and medication changes
     reports: ReportJobService  # case reports made as PDF files, polled by job id
+    sync: SyncAccount  # sign-in to a MedMitra server and the sync engine for it
 
     def close(self) -> None:
         self.database.close()
@@ -123,4 +125,5 @@ def open_app(data_dir_arg: str | None = None) -> AppContext:
         patients=PatientService(database),
         history=PatientHistoryService(database, load_lab_knowledge),
         reports=reports,
+        sync=SyncAccount(database, files, cases, settings),
     )

@@ -172,6 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_options(export, export_formats)
     add_commands(commands, _add_user)
 
+    from .cli_sync import add_sync_parser
+
+    add_sync_parser(commands)
+
     from .cli_audit import add_audit_parser
 
     add_audit_parser(commands)
@@ -360,6 +364,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_PROBLEM
     configure_logging(context.paths.logs)
     try:
+        if args.command == "sync":
+            from .cli_sync import run_sync
+
+            return run_sync(args, context)
         from . import cli_portability
 
         if cli_portability.handles(args):

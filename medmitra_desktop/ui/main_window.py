@@ -936,7 +936,10 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1100, 680)
         columns = self._settings.value("main_window/columns")
-        if columns is not None:
+        # A layout saved with other columns (7 before the Sync column) would put the
+        # widths on the wrong columns: the defaults are better.
+        saved_count = int(self._settings.value("main_window/column_count", 7))
+        if columns is not None and saved_count == self.model.columnCount():
             self.table.horizontalHeader().restoreState(columns)
 
     def closeEvent(self, event) -> None:
@@ -946,6 +949,7 @@ class MainWindow(QMainWindow):
         self._settings.setValue("main_window/geometry", self.saveGeometry())
         self._settings.setValue("main_window/columns",
                                 self.table.horizontalHeader().saveState())
+        self._settings.setValue("main_window/column_count", self.model.columnCount())
         if self._sync is not None:
             self._sync.stop()  # before the database closes
         super().closeEvent(event)

@@ -292,3 +292,19 @@ def test_sync_words_are_readable_on_light_and_dark_palettes(qapp, base: str,
         colour = sync_text_color(state, colors) or colors.text
         assert contrast_ratio(colour, colors.base) >= 4.5, (state, colour.name())
         assert sync_word(state)  # never colour alone
+
+
+def test_column_widths_come_back_but_an_older_layout_is_not_misapplied(
+        qtbot, context: AppContext, settings: QSettings) -> None:
+    first = MainWindow(context, USER, settings)
+    qtbot.addWidget(first)
+    first.table.horizontalHeader().resizeSection(2, 123)
+    first.close()
+    again = MainWindow(context, USER, settings)
+    qtbot.addWidget(again)
+    assert again.table.horizontalHeader().sectionSize(2) == 123
+    # A layout saved before the Sync column existed (no column count with it).
+    settings.remove("main_window/column_count")
+    older = MainWindow(context, USER, settings)
+    qtbot.addWidget(older)
+    assert older.table.horizontalHeader().sectionSize(2) == 80  # the default

@@ -115,6 +115,7 @@ class SyncEngine:
         self._backoff_base = backoff_base
         self._backoff_max = backoff_max
         self._rng = rng or random.Random()
+        self._new_conflicts = 0
 
     def close(self) -> None:
         self._client.close()
@@ -126,6 +127,7 @@ class SyncEngine:
         """Push what is due (everything, with force), then pull (unless pull=False). Never
         raises for network or server trouble: the report says what happened."""
         report = SyncReport()
+        self._new_conflicts = 0
         try:
             self._enrol_local_cases()
             self._push(report, force=force, should_stop=should_stop)
@@ -137,6 +139,7 @@ class SyncEngine:
             report.sign_in = str(error)
         except SyncError as error:  # a broken answer to the case list: next round
             report.problems.append(str(error))
+        report.conflicts = self._new_conflicts  # found while pushing or pulling
         return report
 
     def _enrol_local_cases(self) -> None:
@@ -384,7 +387,6 @@ class SyncEngine:
         if apply_here or conflicts:
             self._record_merge(case_id, remote, apply_here, conflicts)
             report.updated += bool(apply_here)
-            report.conflicts += bool(conflicts)
         seen_status = base.get("status")
         if remote.status == "processing" or remote.status != seen_status \
                 or (remote.status == "completed" and not self._has_remote_insight(case_id)):
@@ -504,6 +506,7 @@ class SyncEngine:
                 changed = set_fields(session, case, dict(apply_here))
                 case.remote_base = base
                 if conflicts:
+                    self._new_conflicts += 1
                     case.sync_conflict = dict(conflicts)
                     case.sync_state = SyncState.CONFLICT.value
                     case.sync_error = ("Changed here and on the server: choose which "

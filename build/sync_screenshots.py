@@ -21,7 +21,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import keyring
-from keyring.backend import KeyringBackend
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -34,27 +33,8 @@ from medmitra_desktop.ui.sync_runner import SyncRunner
 from medmitra_desktop.ui.theme import ThemeController
 from medmitra_desktop.ui.views.conflict_dialog import ConflictDialog
 from medmitra_desktop.ui.views.settings_dialog import SettingsDialog
+from tests.memory_keyring import MemoryKeyring
 from tests.sync.reference_server import ReferenceServer
-
-
-class DemoKeyring(KeyringBackend):
-    """A virtual screen has no OS keychain: the demo token lives in memory only."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.secrets.pop((service, username), None)
-
 
 STEP_MS = 500
 USER = "dr-demo"
@@ -112,7 +92,7 @@ def main() -> int:
         parser.error(f"{args.data_dir} exists; give a new folder")
     args.out.mkdir(parents=True, exist_ok=True)
 
-    keyring.set_keyring(DemoKeyring())
+    keyring.set_keyring(MemoryKeyring())
     app = QApplication(sys.argv)
     app.setApplicationName("MedMitra Desktop")
     themes = ThemeController(app)

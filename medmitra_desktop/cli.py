@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from . import APP_NAME, __version__
+from .cli_exit import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, report_error
 from .domain.enums import CaseStatus, DocumentCategory, Gender
 from .domain.errors import FieldError, MedMitraError, ValidationError
 from .domain.records import SORTABLE_COLUMNS, CaseQuery, NewAttachment
 from .domain.validation import check_patient_age
 
 USER_ID_ENV = "MEDMITRA_USER_ID"
-EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 
 
 def to_jsonable(value: Any) -> Any:
@@ -382,13 +382,8 @@ def run(args: argparse.Namespace) -> int:
 
             return run_audit(args, context)
         return run_cases(args, context.cases)
-    except ValidationError as error:
-        for problem in error.errors:
-            print(f"error: {problem}", file=sys.stderr)
-        return EXIT_USAGE
     except MedMitraError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_PROBLEM
+        return report_error(error)
     finally:
         context.close()
 

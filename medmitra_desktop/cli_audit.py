@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-EXIT_OK, EXIT_PROBLEM = 0, 1
+from .cli_exit import EXIT_OK, EXIT_PROBLEM
 
 
 def add_audit_parser(commands: Any) -> None:

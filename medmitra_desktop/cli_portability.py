@@ -13,12 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .cli_exit import EXIT_OK, EXIT_USAGE, report_error
 from .domain.errors import FieldError, MedMitraError, ValidationError
 
 if TYPE_CHECKING:
     from .app import AppContext
 
-EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 
 
 def add_export_options(export: argparse.ArgumentParser, formats: Any) -> None:
@@ -131,13 +131,8 @@ def run_restore(args: argparse.Namespace, user_id: str | None) -> int:
     target = resolve_data_dir(args.data_dir)
     try:
         restored = restore_backup(args.file, target, user_id=user_id, force=args.force)
-    except ValidationError as error:
-        for problem in error.errors:
-            print(f"error: {problem}", file=sys.stderr)
-        return EXIT_USAGE
     except MedMitraError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_PROBLEM
+        return report_error(error)
     if args.json:
         print_json(restored)
         return EXIT_OK

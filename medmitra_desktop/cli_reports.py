@@ -12,12 +12,12 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from .cli_exit import EXIT_OK, EXIT_PROBLEM
 from .domain.enums import ReportStatus
 
 if TYPE_CHECKING:
     from .app import AppContext
 
-EXIT_OK, EXIT_PROBLEM = 0, 1
 
 
 def run_export_pdf(args: argparse.Namespace, context: AppContext, *, user_id: str,

@@ -12,11 +12,11 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from .cli_exit import EXIT_OFFLINE, EXIT_OK, EXIT_PROBLEM
+
 if TYPE_CHECKING:
     from .app import AppContext
 
-EXIT_OK, EXIT_PROBLEM = 0, 1
-EXIT_OFFLINE = 3  # the server could not be reached: normal when offline, not a failure
 
 
 def add_sync_parser(commands: Any) -> None:

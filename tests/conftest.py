@@ -19,33 +19,14 @@ os.environ.pop("MEDMITRA_USER_ID", None)
 
 import keyring  # noqa: E402
 import pytest  # noqa: E402
-from keyring.backend import KeyringBackend  # noqa: E402
 
 from medmitra_desktop.app import AppContext, open_app  # noqa: E402
 from medmitra_desktop.services.cases import CaseService  # noqa: E402
+from tests.memory_keyring import MemoryKeyring  # noqa: E402
 
 if TYPE_CHECKING:
     from medmitra_desktop.analysis.pipeline import Analyzer
     from medmitra_desktop.services.analysis_jobs import AnalysisJobs
-
-
-class MemoryKeyring(KeyringBackend):
-    """The OS keychain cannot run here; this stands in for it."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.secrets.pop((service, username), None)
 
 
 @pytest.fixture(autouse=True)

@@ -50,8 +50,8 @@ def main() -> int:
     from medmitra_desktop.logging_setup import configure_logging
     from medmitra_desktop.services.sync_engine import SyncEngine
     from medmitra_desktop.sync.client import MedMitraClient
-    from tests.conftest import MemoryKeyring
     from tests.factories import LAB_LINES, make_case, png_image, text_pdf
+    from tests.memory_keyring import MemoryKeyring
     from tests.sync.server_process import ServerProcess
 
     keyring.set_keyring(MemoryKeyring())

@@ -23,7 +23,7 @@ from medmitra_desktop.ui.views.sign_in_dialog import (
     SignInDialog,
     wait_for_account_calls,
 )
-from tests.conftest import MemoryKeyring
+from tests.memory_keyring import MemoryKeyring
 from tests.qt.test_sync_runner import USER, closed_port_url, sign_in
 from tests.sync.reference_server import ReferenceServer
 

@@ -17,8 +17,8 @@ from medmitra_desktop.domain.errors import ValidationError
 from medmitra_desktop.logging_setup import configure_logging
 from medmitra_desktop.sync.credentials import SERVICE, CredentialStore, account
 from medmitra_desktop.sync.errors import KeychainUnavailable, SignInRequired
-from tests.conftest import MemoryKeyring
 from tests.factories import LAB_LINES, make_case, text_pdf
+from tests.memory_keyring import MemoryKeyring
 from tests.sync.reference_server import ReferenceServer
 
 USER = "dr-account"

@@ -353,9 +353,12 @@ class SyncEngine:
                        Case.remote_base).where(Case.remote_id.is_not(None)))}
             waiting_deletes = {row.payload.get("remote_id") for row in session.execute(
                 select(OutboxEntry.payload).where(OutboxEntry.operation == Op.DELETE.value))}
-            unconfirmed = session.execute(select(func.count()).select_from(OutboxEntry).where(
-                OutboxEntry.operation == Op.CREATE.value,
-                OutboxEntry.sent_at.is_not(None))).scalar_one()
+            # What our creates whose answers were lost sent: a server case with those
+            # fields may be ours, to be adopted by the push, not imported as new.
+            unconfirmed = [row.get("sent") for row in session.execute(
+                select(OutboxEntry.payload).where(
+                    OutboxEntry.operation == Op.CREATE.value,
+                    OutboxEntry.sent_at.is_not(None))).scalars()]
             with_rows = set(session.execute(select(OutboxEntry.case_id).distinct()).scalars())
         for remote in remote_cases:
             if should_stop():
@@ -365,7 +368,7 @@ class SyncEngine:
                 if remote.case_id in waiting_deletes:
                     continue
                 if local is None:
-                    if unconfirmed:
+                    if remote.fields() in unconfirmed:
                         continue  # could be our own create whose answer was lost
                     self._import_case(remote, report)
                 elif local.deleted_at is None and local.id not in with_rows:

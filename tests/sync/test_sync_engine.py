@@ -442,3 +442,17 @@ def test_remote_insights_are_kept_beside_local_ones(
         sources = sorted(session.execute(select(Insight.source)).scalars())
     assert sources == ["remote"]
     assert context.cases.get_case(record.case_id).sync_state is SyncState.SYNCED
+
+
+def test_a_create_the_server_keeps_failing_does_not_stop_other_cases_arriving(
+        context: AppContext, engine: SyncEngine, reference_server: ReferenceServer,
+        tmp_path: Path) -> None:
+    stuck = new_case(context, tmp_path, name="Stuck Case")
+    reference_server.faults.add("POST", "/cases/create_case", "500", times=5)
+    engine.run_once()  # sent, answered 500: the answer may have been lost
+    reference_server.add_case(USER, "From Branch Clinic", 44, "male")
+    report = engine.run_once()
+    assert report.pulled == 1
+    names = sorted(item.patient_name for item in context.cases.iter_all(CaseQuery()))
+    assert names == ["From Branch Clinic", "Stuck Case"]
+    assert context.cases.get_case(stuck.case_id).sync_state is SyncState.PENDING

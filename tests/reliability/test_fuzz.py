@@ -5,8 +5,10 @@ tests/benchmarks/fuzz_campaign.py; what counts as a crash is in fuzz_inputs.py."
 
 from __future__ import annotations
 
+import io
 import json
 import random
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -14,10 +16,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from medmitra_desktop.analysis.extract import ExtractOptions
 from medmitra_desktop.analysis.labs import parse_lab_report
-from medmitra_desktop.analysis.pipeline import Analyzer, Knowledge
+from medmitra_desktop.analysis.pipeline import Analyzer, DocumentInput, Knowledge, Patient
 from medmitra_desktop.analysis.radiology import parse_radiology_report
 from medmitra_desktop.app import build_analyzer
 from medmitra_desktop.config import resources_dir
@@ -102,11 +105,6 @@ def test_analyze_json_process_on_mutated_files(tmp_path: Path) -> None:
 
 def _tiff_second_frame_without_width(path: Path) -> Path:
     """Two frames; the second's ImageWidth tag renamed away (what a fuzzed TIFF did)."""
-    import io
-    import struct
-
-    from PIL import Image
-
     frame = Image.new("L", (60, 40), 255)
     buffer = io.BytesIO()
     frame.save(buffer, format="TIFF", save_all=True, append_images=[frame])
@@ -128,3 +126,24 @@ def test_regression_tiff_frame_without_dimensions(fuzz_analyzer: Analyzer,
     counting frames, which reached the catch-all ("unexpected problem")."""
     path = _tiff_second_frame_without_width(tmp_path / "two-frames.tif")
     assert analyse_file(fuzz_analyzer, path, path.name) is None
+
+
+def test_regression_tiff_tag_directory_cut_short(fuzz_analyzer: Analyzer,
+                                                 tmp_path: Path) -> None:
+    """Found by the suite's own fuzzing: a TIFF whose tag directory claims more entries
+    than the file holds made Pillow warn "Truncated File Read" and read on; the pipeline
+    must call the file damaged, in words, not fail on the warning."""
+    buffer = io.BytesIO()
+    Image.new("L", (60, 40), 255).save(buffer, format="TIFF")
+    data = bytearray(buffer.getvalue())
+    directory = struct.unpack_from("<I", data, 4)[0]
+    entries = struct.unpack_from("<H", data, directory)[0]
+    del data[directory + 2 + 12 * (entries - 2):]  # cut inside the directory
+    path = tmp_path / "cut.tif"
+    path.write_bytes(bytes(data))
+    assert analyse_file(fuzz_analyzer, path, path.name) is None
+    analysis = fuzz_analyzer.case([DocumentInput(path=path, display_name="cut.tif",
+                                                 category="auto")],
+                                  Patient(age=45, gender="male", notes=""))
+    (document,) = analysis.documents
+    assert "cut.tif is damaged or incomplete" in (document.extracted.error or "")

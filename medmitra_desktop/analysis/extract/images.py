@@ -32,6 +32,9 @@ _BOMB_SIZE = re.compile(r"\((\d+) pixels\)")
 # What Pillow raises for a damaged file. TypeError too: a TIFF frame without its
 # dimensions raises "Missing dimensions" from n_frames and seek (found by fuzzing).
 _DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, TypeError)
+# PIL only warns when a TIFF's tag directory is cut short, then reads on with what it
+# has; for a medical report that is a damaged file, so the warning is raised and caught.
+_TRUNCATED = "Truncated File Read"
 
 # PIL's decompression-bomb warning is replaced by our own per-call limit (max_image_pixels).
 # warnings.catch_warnings is process-wide, so our uses of it take turns.
@@ -59,6 +62,7 @@ def open_image(path: Path, name: str, max_pixels: int, frame: int = 0) -> Iterat
     image, or one whose first frame is over `max_pixels`."""
     with _OPEN_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.filterwarnings("error", message=_TRUNCATED)
         try:
             image = Image.open(path)
         except Image.DecompressionBombError as exc:
@@ -67,13 +71,13 @@ def open_image(path: Path, name: str, max_pixels: int, frame: int = 0) -> Iterat
             raise DocumentProblem(
                 DocumentStatus.FAILED, too_large_message(name, pixels, max_pixels)
             ) from exc
-        except (UnidentifiedImageError, *_DECODE_ERRORS) as exc:
+        except (UnidentifiedImageError, UserWarning, *_DECODE_ERRORS) as exc:
             log.debug("PIL could not open the image", exc_info=True)
             raise DocumentProblem(DocumentStatus.FAILED, damaged_message(name)) from exc
         try:
             if frame:
                 image.seek(frame)
-        except (*_DECODE_ERRORS, Image.DecompressionBombError) as exc:
+        except (*_DECODE_ERRORS, UserWarning, Image.DecompressionBombError) as exc:
             image.close()
             log.debug("PIL could not seek to frame %d", frame, exc_info=True)
             raise PageProblem(f"page {frame + 1} is damaged or incomplete") from exc
@@ -92,8 +96,10 @@ def count_pages(path: Path, name: str, max_pixels: int) -> int:
                 DocumentStatus.FAILED, too_large_message(name, pixels, max_pixels)
             )
         try:
-            return max(1, int(getattr(image, "n_frames", 1)))
-        except _DECODE_ERRORS as exc:
+            with _OPEN_LOCK, warnings.catch_warnings():  # counting reads every frame's tags
+                warnings.filterwarnings("error", message=_TRUNCATED)
+                return max(1, int(getattr(image, "n_frames", 1)))
+        except (*_DECODE_ERRORS, UserWarning) as exc:
             log.debug("PIL could not count frames", exc_info=True)
             raise DocumentProblem(DocumentStatus.FAILED, damaged_message(name)) from exc
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from ..domain.enums import (
@@ -109,72 +109,127 @@ class CaseService:
         assert clean_user is not None
         return self._insert(clean_user, fields, self._store(checked))
 
-    def create_from_server(
-        self, *, user_id: str, remote_case_id: str, fields: Mapping[str, object],
-        attachments: Sequence[tuple[NewAttachment, str]],
-        remote_status: str | None = None, remote_insights: Mapping[str, object] | None = None,
-    ) -> CaseRecord:
-        """A case another workstation created, pulled from the server with its files
+    def create_from_server(self, *, user_id: str, pulled: Sequence[PulledCase]
+                           ) -> list[str | ValidationError]:
+        """Cases other workstations created, pulled from the server with their files
         (each with the server's file id) and the server's insights: stored as synced,
-        analysed here too, and never sent back. Raises ValidationError if the server's
-        values break the local rules."""
-        clean = validate_case_fields(dict(fields))
-        errors: list[FieldError] = []
-        checked = self._check_attachments([a for a, _ in attachments], errors)
-        if errors:
-            raise ValidationError(errors)
-        file_ids = {id(a): file_id for a, file_id in attachments}
-        stored = self._store(checked)
-        remote_ids = [file_ids[id(a)] for a, _ in checked]
-        return self._insert(user_id, clean, stored, remote=RemoteOrigin(
-            remote_case_id, remote_ids, {**fields, "status": remote_status},
-            dict(remote_insights) if remote_insights else None))
+        analysed here too, and never sent back. One transaction holds them all, since a
+        pull brings thousands and a commit each would cost more than the network. A case
+        whose values break the local rules is not stored: its place in the answer holds
+        the ValidationError, and the others are stored all the same. Returns the new
+        cases' ids."""
+        outcomes: list[str | ValidationError | None] = []
+        ready: list[tuple[int, PulledCase, dict[str, object],
+                          list[tuple[NewAttachment, Sniffed]]]] = []
+        for item in pulled:
+            errors: list[FieldError] = []
+            try:
+                clean = validate_case_fields(dict(item.fields))
+            except ValidationError as error:
+                errors.extend(error.errors)
+            checked = self._check_attachments([a for a, _ in item.attachments], errors)
+            outcomes.append(ValidationError(errors) if errors else None)
+            if not errors:
+                ready.append((len(outcomes) - 1, item, clean, checked))
+        all_stored: list[tuple[NewAttachment, Sniffed, StoredBlob]] = []
+        with self._unsaved_removed(all_stored):
+            inserts = []
+            for index, item, clean, checked in ready:
+                stored = self._store(checked)
+                all_stored.extend(stored)
+                file_ids = {id(a): file_id for a, file_id in item.attachments}
+                inserts.append((index, clean, stored, RemoteOrigin(
+                    item.remote_case_id, [file_ids[id(a)] for a, _ in checked],
+                    {**item.fields, "status": item.status},
+                    dict(item.insights) if item.insights else None)))
+            with self._db.session() as session:
+                case_ids = self._insert_all(session, user_id, [
+                    (clean, stored, origin) for _, clean, stored, origin in inserts])
+            for (index, *_), case_id in zip(inserts, case_ids, strict=True):
+                outcomes[index] = case_id
+        log.info("%d case(s) created from the server", len(inserts))
+        return [outcome for outcome in outcomes if outcome is not None]
 
     def _insert(
         self, user_id: str, fields: Mapping[str, object],
         stored: Sequence[tuple[NewAttachment, Sniffed, StoredBlob]],
-        remote: RemoteOrigin | None = None,
     ) -> CaseRecord:
         with self._unsaved_removed(stored), self._db.session() as session:
-            has_work = bool(stored) or bool(fields["case_summary"])
-            case = Case(
-                uid=str(uuid.uuid4()),
-                user_id=user_id,
-                patient_name=fields["patient_name"],
-                patient_age=fields["patient_age"],
-                patient_gender=Gender(fields["patient_gender"]).value,
-                case_summary=fields["case_summary"],
-                patient_record_number=fields.get("patient_record_number"),
-                status=(CaseStatus.PROCESSING if has_work else CaseStatus.COMPLETED).value,
-                sync_state=SyncState.LOCAL.value,
-            )
-            session.add(case)
-            session.flush()
-            documents = self._add_documents(session, case, stored)
-            if has_work:
-                self._queue_analysis(session, case)
-            self._reindex(session, case)
-            if remote is None:
-                outbox.record(session, case, OutboxOperation.CREATE)
-                action = AuditAction.CREATE
-            else:
-                case.remote_id = remote.case_id
-                case.remote_base = dict(remote.base)
-                case.sync_state = SyncState.SYNCED.value
-                for document, file_id in zip(documents, remote.file_ids, strict=True):
-                    document.remote_id = file_id
-                if remote.insights:
-                    session.add(Insight(case_id=case.id, source="remote", revision=1,
-                                        payload=remote.insights))
-                action = AuditAction.SYNC_PULL
-            audit.record(
-                session, user_id=user_id, action=action, entity=CASE_ENTITY,
-                entity_id=case.uid, detail=f"documents={len(stored)}",
-            )
-            session.flush()
-            record = _case_record(case)
+            case_id, = self._insert_all(session, user_id, [(fields, stored, None)])
+            record = _case_record(_load(session, case_id))
         log.info("Case %s created with %d document(s)", record.case_id, len(stored))
         return record
+
+    def _insert_all(
+        self, session: Session, user_id: str,
+        new_cases: Sequence[tuple[Mapping[str, object],
+                                  Sequence[tuple[NewAttachment, Sniffed, StoredBlob]],
+                                  RemoteOrigin | None]],
+    ) -> list[str]:
+        """Insert cases with their documents, analysis jobs, search entries, outbox and
+        audit rows; returns their ids. Each kind of row goes in as one statement, so a
+        batch of pulled cases costs little more per case than writing its rows."""
+        case_rows = []
+        for fields, stored, remote in new_cases:
+            has_work = bool(stored) or bool(fields["case_summary"])
+            row: dict[str, object] = {
+                "uid": str(uuid.uuid4()),
+                "user_id": user_id,
+                "patient_name": fields["patient_name"],
+                "patient_age": fields["patient_age"],
+                "patient_gender": Gender(fields["patient_gender"]).value,
+                "case_summary": fields["case_summary"],
+                "patient_record_number": fields.get("patient_record_number"),
+                "status": (CaseStatus.PROCESSING if has_work else CaseStatus.COMPLETED).value,
+                "sync_state": SyncState.LOCAL.value,
+            }
+            if remote is not None:
+                row.update(remote_id=remote.case_id, remote_base=dict(remote.base),
+                           sync_state=SyncState.SYNCED.value)
+            case_rows.append(row)
+        # Core inserts (the ORM's bulk path costs as much again), one per shape of row:
+        # a remote base left out stays SQL NULL rather than JSON null.
+        for shape in (True, False):
+            rows = [row for row in case_rows if ("remote_id" in row) == shape]
+            if rows:
+                session.execute(insert(Case.__table__), rows)
+        # Looked up after, not RETURNING: SQLite returns rows in order only one insert
+        # at a time, and one statement for the batch is the point.
+        cases = Case.__table__.c
+        id_of = {uid: pk for uid, pk in session.connection().execute(
+            select(cases.uid, cases.id).where(cases.uid.in_([row["uid"] for row in case_rows])))}
+        ids = [id_of[str(row["uid"])] for row in case_rows]
+        documents, jobs, insights, index = [], [], [], []
+        for case_id, row, (_fields, stored, remote) in zip(ids, case_rows, new_cases,
+                                                          strict=True):
+            file_ids = remote.file_ids if remote is not None else [None] * len(stored)
+            documents.extend({**_document_row(*item), "case_id": case_id, "remote_id": file_id}
+                             for item, file_id in zip(stored, file_ids, strict=True))
+            if row["status"] == CaseStatus.PROCESSING.value:  # nothing to supersede yet
+                jobs.append({"case_id": case_id, "kind": JobKind.ANALYZE.value,
+                             "status": JobStatus.QUEUED.value})
+            if remote is not None and remote.insights:
+                insights.append({"case_id": case_id, "source": "remote", "revision": 1,
+                                 "payload": remote.insights})
+            index.append(search_index.Entry(
+                case_id, str(row["patient_name"]), str(row["case_summary"]),
+                [bare_file_name(attachment.display_name) for attachment, _, _ in stored]))
+        for model, rows in ((Document, documents), (Job, jobs), (Insight, insights)):
+            if rows:
+                session.execute(insert(model.__table__), rows)
+        search_index.add(session, index)
+        local = [case_id for case_id, (_, _, remote) in zip(ids, new_cases, strict=True)
+                 if remote is None]
+        outbox.record_created(session, local)
+        for action, from_server in ((AuditAction.CREATE, False),
+                                    (AuditAction.SYNC_PULL, True)):
+            audit.record_many(
+                session, user_id=user_id, action=action, entity=CASE_ENTITY,
+                entries=[(str(row["uid"]), f"documents={len(stored)}")
+                         for row, (_, stored, remote) in zip(case_rows, new_cases,
+                                                             strict=True)
+                         if (remote is not None) == from_server])
+        return [str(row["uid"]) for row in case_rows]
 
     def _check_attachments(
         self, attachments: Sequence[NewAttachment], errors: list[FieldError]
@@ -220,29 +275,6 @@ class CaseService:
                 log.warning("Files of a change that was not saved stay in the store",
                             exc_info=True)
             raise
-
-    @staticmethod
-    def _add_documents(
-        session: Session, case: Case, stored: Iterable[tuple[NewAttachment, Sniffed, StoredBlob]]
-    ) -> list[Document]:
-        added = []
-        for attachment, sniffed, blob in stored:
-            added.append(
-                Document(
-                    uid=str(uuid.uuid4()),
-                    case_id=case.id,
-                    category=attachment.category.value,
-                    file_name=bare_file_name(attachment.display_name),
-                    sha256=blob.sha256,
-                    mime_type=sniffed.mime_type,
-                    size_bytes=blob.size_bytes,
-                    status=DocumentStatus.QUEUED.value,
-                )
-            )
-        session.add_all(added)
-        session.flush()
-        session.refresh(case, ["documents"])
-        return added
 
     @staticmethod
     def _queue_analysis(session: Session, case: Case) -> None:
@@ -373,7 +405,9 @@ class CaseService:
         stored = self._store(checked)
         with self._unsaved_removed(stored), self._db.session() as session:
             case = _load(session, case_id)
-            added = self._add_documents(session, case, stored)
+            added = _new_documents(stored)
+            case.documents.extend(added)
+            session.flush()
             if remote_file_ids is None:
                 for document in added:
                     outbox.record(session, case, OutboxOperation.UPLOAD, document)
@@ -551,6 +585,31 @@ def set_fields(session: Session, case: Case, values: Mapping[str, object]) -> li
         session.flush()
         search_index.reindex_case(session, case)
     return changed
+
+
+def _document_row(attachment: NewAttachment, sniffed: Sniffed, blob: StoredBlob
+                  ) -> dict[str, object]:
+    return {"uid": str(uuid.uuid4()), "category": attachment.category.value,
+            "file_name": bare_file_name(attachment.display_name), "sha256": blob.sha256,
+            "mime_type": sniffed.mime_type, "size_bytes": blob.size_bytes,
+            "status": DocumentStatus.QUEUED.value}
+
+
+def _new_documents(stored: Iterable[tuple[NewAttachment, Sniffed, StoredBlob]]
+                   ) -> list[Document]:
+    return [Document(**_document_row(*item)) for item in stored]
+
+
+@dataclass(frozen=True)
+class PulledCase:
+    """A case another workstation created, as the server holds it: its fields and
+    status, its files (downloaded here, each with the server's file id) and insights."""
+
+    remote_case_id: str
+    fields: Mapping[str, object]
+    attachments: Sequence[tuple[NewAttachment, str]]
+    status: str | None
+    insights: Mapping[str, object] | None
 
 
 def _load(session: Session, case_id: str, *, include_deleted: bool = False) -> Case:

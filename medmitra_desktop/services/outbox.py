@@ -9,7 +9,7 @@ that never sets up sync keeps at most one create row per case.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ..domain.enums import OutboxOperation, SyncState
@@ -55,6 +55,15 @@ def record(session: Session, case: Case, operation: Op,
         payload = {"remote_id": case.remote_id}
     session.add(OutboxEntry(case_id=case.id, operation=operation.value, payload=payload))
     mark_pending(case)
+
+
+def record_created(session: Session, case_ids: list[int]) -> None:
+    """Cases the server must hear about as new (just made here, or made before sync was
+    set up): one create row each."""
+    if case_ids:
+        session.execute(insert(OutboxEntry.__table__), [
+            {"case_id": case_id, "operation": Op.CREATE.value, "payload": {}}
+            for case_id in case_ids])
 
 
 def restored(session: Session, case: Case) -> None:

@@ -19,17 +19,17 @@ import contextlib
 import logging
 import random
 import tempfile
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.enums import AuditAction, DocumentCategory, OutboxOperation, SyncState
-from ..domain.errors import MedMitraError
+from ..domain.errors import MedMitraError, ValidationError
 from ..domain.records import NewAttachment
 from ..domain.validation import check_attachment, validate_case_fields
 from ..storage.database import Database
@@ -44,14 +44,20 @@ from ..sync.errors import (
     SyncError,
     UntrustedServer,
 )
-from ..sync.wire import CASE_FIELDS, RemoteCase, RemoteFile
+from ..sync.wire import CASE_FIELDS, RemoteCase, RemoteCaseDetail, RemoteFile
 from . import audit, outbox
-from .cases import CASE_ENTITY, CaseService, set_fields
+from .cases import CASE_ENTITY, CaseService, PulledCase, set_fields
+from .prefetch import Batching, Failed, Prefetch
 
 log = logging.getLogger(__name__)
 
 Op = OutboxOperation
 REFUSED_RETRY = timedelta(hours=1)  # a refused change waits for the doctor or "Sync now"
+PUSH_BATCH = 50  # new cases marked sent, and their answers recorded, per transaction
+# Pulled cases are stored in batches, one transaction each: up to 500 cases, fewer once
+# their files add up to 64 MB, or what arrived in 2 s (cases appear soon on a slow
+# network).
+IMPORT_BATCHING = Batching(most=500, wait=2.0, weight=64 * 1024 * 1024)
 
 
 @dataclass
@@ -116,6 +122,7 @@ class SyncEngine:
         self._backoff_max = backoff_max
         self._rng = rng or random.Random()
         self._new_conflicts = 0
+        self._listing: list[RemoteCase] | None = None
 
     def close(self) -> None:
         self._client.close()
@@ -128,6 +135,7 @@ class SyncEngine:
         raises for network or server trouble: the report says what happened."""
         report = SyncReport()
         self._new_conflicts = 0
+        self._listing = None
         try:
             self._enrol_local_cases()
             self._push(report, force=force, should_stop=should_stop)
@@ -143,17 +151,20 @@ class SyncEngine:
         return report
 
     def _enrol_local_cases(self) -> None:
-        """Sync was just set up (or cases predate it): every local-only case, in the
-        trash or not, is queued for creation on the server."""
+        """Sync was just set up (or cases predate it): every local-only case not in the
+        trash is queued for creation on the server."""
+        local_live = (Case.sync_state == SyncState.LOCAL.value, Case.deleted_at.is_(None))
         with self._db.session() as session:
-            local = session.execute(
-                select(Case).where(Case.sync_state == SyncState.LOCAL.value,
-                                   Case.deleted_at.is_(None))).scalars().all()
-            for case in local:
-                case.sync_state = SyncState.PENDING.value
-                if not any(row.operation == Op.CREATE.value
-                           for row in outbox.rows_for(session, case.id)):
-                    outbox.record(session, case, Op.CREATE)
+            local = session.execute(select(Case.id).where(*local_live)).scalars().all()
+            if not local:
+                return
+            with_create = set(session.execute(select(OutboxEntry.case_id).where(
+                OutboxEntry.operation == Op.CREATE.value)).scalars())
+            outbox.record_created(session, [case_id for case_id in local
+                                            if case_id not in with_create])
+            session.execute(update(Case).where(*local_live)
+                            .values(sync_state=SyncState.PENDING.value)
+                            .execution_options(synchronize_session=False))
 
     # ---- push ---------------------------------------------------------------------------
 
@@ -167,20 +178,103 @@ class SyncEngine:
                 due = due.where((OutboxEntry.next_try_at.is_(None))
                                 | (OutboxEntry.next_try_at <= now))
             case_ids = [row.case_id for row in session.execute(due)]
+            creates = _unsent_creates(session, case_ids)
+        handled: set[int] = set()
+        for start in range(0, len(creates), PUSH_BATCH):
+            if should_stop():
+                return
+            handled |= self._push_creates(creates[start:start + PUSH_BATCH], report,
+                                          should_stop)
         for case_id in case_ids:
             if should_stop():
                 return
+            if case_id not in handled:
+                self._push_one(case_id, report)
+
+    def _push_one(self, case_id: int | None, report: SyncReport) -> None:
+        try:
+            report.pushed += self._push_case(case_id)
+        except (ServerUnreachable, UntrustedServer, SignInRequired) as error:
+            self._reschedule(case_id, error)
+            raise  # no point trying the other cases now
+        except ServerRefused as error:
+            self._refused(case_id, error)
+            report.problems.append(str(error))
+        except (SyncError, MedMitraError) as error:  # busy server, damaged file: later
+            self._reschedule(case_id, error)
+            report.problems.append(str(error))
+
+    def _push_creates(self, rows: list[tuple[int, int]], report: SyncReport,
+                      should_stop: Callable[[], bool]) -> set[int]:
+        """New cases whose only outbox row is their create, sent as a batch: one
+        transaction marks them all sent, the creates go one by one, and one transaction
+        records the answers. A crash in between leaves rows marked sent, which the next
+        round reconciles with the server like any lost answer. Returns the cases it is
+        done with this round; the others (files that cannot be read, files added while
+        the create was in flight) are left to the case-by-case path."""
+        row_of = dict(rows)
+        ready: list[tuple[_Snapshot, list[UploadFile]]] = []
+        for snap in self._snapshots(list(row_of)):
+            if snap.remote_id is not None or snap.deleted:
+                continue
             try:
-                report.pushed += self._push_case(case_id)
-            except (ServerUnreachable, UntrustedServer, SignInRequired) as error:
-                self._reschedule(case_id, error)
-                raise  # no point trying the other cases now
-            except ServerRefused as error:
-                self._refused(case_id, error)
-                report.problems.append(str(error))
-            except SyncError as error:  # busy server, broken answer: later
-                self._reschedule(case_id, error)
-                report.problems.append(str(error))
+                ready.append((snap, [self._upload_of(doc) for doc in snap.documents]))
+            except MedMitraError:
+                continue
+        if not ready:
+            return set()
+        with self._db.session() as session:
+            _mark_sent_in(session, {row_of[snap.id]: {"sent": snap.fields}
+                                    for snap, _ in ready})
+        answers: list[tuple[_Snapshot, RemoteCase, list[RemoteFile]]] = []
+        failures: list[tuple[_Snapshot, SyncError]] = []
+        attempted: set[int] = set()
+        handled: set[int] = set()
+        try:
+            for snap, uploads in ready:
+                if should_stop() or any(_ends_round(error) for _, error in failures):
+                    break
+                attempted.add(snap.id)
+                try:
+                    answers.append((snap, *self._client.create_case(
+                        self._user, snap.fields, uploads)))
+                except SyncError as error:
+                    failures.append((snap, error))
+        finally:
+            with self._db.session() as session:
+                handled |= self._record_created(session, answers, row_of)
+                _unmark_sent_in(session, [row_of[snap.id] for snap, _ in ready
+                                          if snap.id not in attempted])  # never left
+        report.pushed += len(answers)
+        for snap, error in failures:
+            handled.add(snap.id)
+            if _ends_round(error):
+                self._reschedule(snap.id, error)
+                raise error  # (only ever the last one tried)
+            if isinstance(error, ServerRefused):
+                self._refused(snap.id, error)
+            else:
+                self._reschedule(snap.id, error)
+            report.problems.append(str(error))
+        return handled
+
+    @staticmethod
+    def _record_created(session: Session,
+                        answers: list[tuple[_Snapshot, RemoteCase, list[RemoteFile]]],
+                        row_of: Mapping[int, int]) -> set[int]:
+        """Link a batch of new cases to the server cases their creates made, in one
+        transaction. Returns those with nothing left to send."""
+        ids = [snap.id for snap, _, _ in answers]
+        answer_of = {snap.id: (remote, files) for snap, remote, files in answers}
+        session.execute(delete(OutboxEntry).where(
+            OutboxEntry.id.in_([row_of[case_id] for case_id in ids])))
+        # As the cases are now: files may have been added while the creates were out.
+        linked = [_linked(snap, *answer_of[snap.id]) for snap in _snapshots_in(session, ids)]
+        _write_links(session, linked)
+        with_rows = set(session.execute(select(OutboxEntry.case_id).where(
+            OutboxEntry.case_id.in_(ids))).scalars())
+        queued = _follow_up_in(session, [snap for snap in linked if snap.id not in with_rows])
+        return set(ids) - with_rows - queued
 
     def _push_case(self, case_id: int | None) -> int:
         done = 0
@@ -216,7 +310,7 @@ class SyncEngine:
             return
         if row.sent_at is not None:
             sent = row.payload.get("sent") or snap.fields
-            found = self._find_created(sent, [d for d in snap.documents])
+            found = self._find_created(sent)
             if found is not None:
                 self._adopt(snap, row.id, *found)
                 return
@@ -314,33 +408,12 @@ class SyncEngine:
             self._delete_row(session, row.id)
 
     def _follow_up(self, case_id: int) -> bool:
-        """After a case's rows: queue what they left (files added while the create was
-        in flight, edits made meanwhile), or call the case synced. True if work was
-        queued."""
+        """After a case's rows: queue what they left, or call the case synced. True if
+        work was queued."""
         with self._db.session() as session:
-            case = session.get(Case, case_id)
-            if case is None:
-                return False
             if outbox.rows_for(session, case_id):
                 return True
-            if case.remote_id is None or case.deleted_at is not None \
-                    or case.sync_state == SyncState.CONFLICT.value:
-                return False
-            queued = False
-            for document in case.documents:
-                if document.remote_id is None:
-                    session.add(OutboxEntry(case_id=case.id, operation=Op.UPLOAD.value,
-                                            payload={"document": document.uid}))
-                    queued = True
-            base = case.remote_base or {}
-            if any(getattr(case, name) != base.get(name) for name in CASE_FIELDS):
-                session.add(OutboxEntry(case_id=case.id, operation=Op.UPDATE.value,
-                                        payload={}))
-                queued = True
-            if not queued:
-                case.sync_state = SyncState.SYNCED.value
-                case.sync_error = None
-            return queued
+            return bool(_follow_up_in(session, _snapshots_in(session, [case_id])))
 
     # ---- pull ---------------------------------------------------------------------------
 
@@ -360,6 +433,10 @@ class SyncEngine:
                     OutboxEntry.operation == Op.CREATE.value,
                     OutboxEntry.sent_at.is_not(None))).scalars()]
             with_rows = set(session.execute(select(OutboxEntry.case_id).distinct()).scalars())
+            with_insights = set(session.execute(
+                select(Insight.case_id).where(Insight.source == "remote").distinct()
+            ).scalars())
+        to_import: list[RemoteCase] = []
         for remote in remote_cases:
             if should_stop():
                 return
@@ -370,19 +447,28 @@ class SyncEngine:
                 if local is None:
                     if remote.fields() in unconfirmed:
                         continue  # could be our own create whose answer was lost
-                    self._import_case(remote, report)
+                    to_import.append(remote)
                 elif local.deleted_at is None and local.id not in with_rows:
-                    self._refresh_case(local.id, local.remote_base or {}, remote, report)
+                    self._refresh_case(local.id, local.remote_base or {}, remote, report,
+                                       has_insight=local.id in with_insights)
             except (ServerUnreachable, UntrustedServer, SignInRequired):
                 raise
             except (SyncError, MedMitraError) as error:
                 report.problems.append(str(error))
+        if to_import and not self._import_cases(to_import, report, should_stop):
+            return
         if not problems:
             self._notice_remote_deletions(known, {r.case_id for r in remote_cases},
                                           with_rows)
 
     def _refresh_case(self, case_id: int, base: Mapping[str, object], remote: RemoteCase,
-                      report: SyncReport) -> None:
+                      report: SyncReport, *, has_insight: bool) -> None:
+        seen_status = base.get("status")
+        needs_detail = remote.status == "processing" or remote.status != seen_status \
+            or (remote.status == "completed" and not has_insight)
+        if remote.fields() == {name: base.get(name) for name in CASE_FIELDS} \
+                and not needs_detail:
+            return  # nothing new on the server: most cases, most rounds
         snap = self._snapshot(case_id)
         if snap is None or snap.state is SyncState.CONFLICT:
             return
@@ -390,9 +476,7 @@ class SyncEngine:
         if apply_here or conflicts:
             self._record_merge(case_id, remote, apply_here, conflicts)
             report.updated += bool(apply_here)
-        seen_status = base.get("status")
-        if remote.status == "processing" or remote.status != seen_status \
-                or (remote.status == "completed" and not self._has_remote_insight(case_id)):
+        if needs_detail:
             self._fetch_detail(snap, remote, report)
 
     def _fetch_detail(self, snap: _Snapshot, remote: RemoteCase, report: SyncReport) -> None:
@@ -403,12 +487,15 @@ class SyncEngine:
         linked = {d.remote_id for d in snap.documents}
         new_files = [f for f in detail.files if f.file_id not in linked]
         if new_files:
-            with self._downloads(new_files) as attachments:
+            attachments, paths = _download(self._client, self._incoming, new_files)
+            try:
                 if attachments:
                     self._cases.attach_documents(
                         snap.uid, user_id=self._user,
                         attachments=[attachment for attachment, _ in attachments],
                         remote_file_ids=[file_id for _, file_id in attachments])
+            finally:
+                _remove(paths)
         with self._db.session() as session:
             case = session.get(Case, snap.id)
             if case is None:
@@ -417,17 +504,53 @@ class SyncEngine:
             if detail.insights and _store_insight(session, case.id, detail.insights):
                 report.insights += 1
 
-    def _import_case(self, remote: RemoteCase, report: SyncReport) -> None:
+    def _import_cases(self, remotes: list[RemoteCase], report: SyncReport,
+                      should_stop: Callable[[], bool]) -> bool:
+        """Cases made on other workstations. Their details and files are fetched on a
+        thread of their own while those already fetched are stored here, many per
+        transaction. False if stopped before the end."""
+        with Prefetch(self._fetch_new_case, remotes, IMPORT_BATCHING,
+                      discard=_Fetched.discard, weigh=_Fetched.size,
+                      stops_after=_ends_round) as prefetch:
+            while batch := prefetch.take():
+                fetched = [item for item in batch if isinstance(item, _Fetched)]
+                try:
+                    self._store_imported(fetched, report)
+                finally:
+                    for item in fetched:
+                        item.discard()
+                for failure in (item for item in batch if isinstance(item, Failed)):
+                    if _ends_round(failure.error):
+                        raise failure.error
+                    report.problems.append(str(failure.error))
+                if should_stop():
+                    return False
+        return True
+
+    def _fetch_new_case(self, remote: RemoteCase) -> _Fetched:
+        """Runs on the prefetch thread: network and the data folder's incoming area only."""
         detail = self._client.get_case(remote.case_id)
-        with self._downloads(detail.files) as attachments:
-            self._cases.create_from_server(
-                user_id=self._user, remote_case_id=remote.case_id,
-                fields=detail.case.fields(), attachments=attachments,
-                remote_status=detail.case.status, remote_insights=detail.insights)
-        report.pulled += 1
-        report.insights += bool(detail.insights)
-        if detail.case.status == "processing":
-            report.processing += 1
+        attachments, paths = _download(self._client, self._incoming, detail.files)
+        return _Fetched(detail, attachments, paths)
+
+    def _store_imported(self, fetched: list[_Fetched], report: SyncReport) -> None:
+        if not fetched:
+            return
+        try:
+            outcomes = self._cases.create_from_server(user_id=self._user, pulled=[
+                PulledCase(item.detail.case.case_id, item.detail.case.fields(),
+                           item.attachments, item.detail.case.status, item.detail.insights)
+                for item in fetched])
+        except MedMitraError as error:  # a full disk, say: the next round tries again
+            report.problems.append(str(error))
+            return
+        for item, outcome in zip(fetched, outcomes, strict=True):
+            if isinstance(outcome, ValidationError):
+                report.problems.append(str(outcome))
+                continue
+            report.pulled += 1
+            report.insights += bool(item.detail.insights)
+            report.processing += item.detail.case.status == "processing"
 
     def _notice_remote_deletions(self, known: Mapping[str, Any], listed: set[str],
                                  with_rows: set[int | None]) -> None:
@@ -449,29 +572,26 @@ class SyncEngine:
     def _snapshot(self, case_id: int | None) -> _Snapshot | None:
         if case_id is None:
             return None
+        found = self._snapshots([case_id])
+        return found[0] if found else None
+
+    def _snapshots(self, case_ids: list[int]) -> list[_Snapshot]:
         with self._db.read_session() as session:
-            case = session.get(Case, case_id)
-            if case is None:
-                return None
-            return _Snapshot(
-                id=case.id, uid=case.uid,
-                fields={name: getattr(case, name) for name in CASE_FIELDS},
-                base=dict(case.remote_base or {}), remote_id=case.remote_id,
-                state=SyncState(case.sync_state), deleted=case.deleted_at is not None,
-                documents=tuple(
-                    _Doc(d.uid, d.file_name, DocumentCategory(d.category), d.sha256,
-                         d.mime_type, d.size_bytes, d.remote_id) for d in case.documents),
-            )
+            return _snapshots_in(session, case_ids)
 
     def _upload_of(self, doc: _Doc) -> UploadFile:
         return UploadFile(doc.file_name, doc.category, self._files.verify(doc.sha256),
                           doc.mime_type)
 
-    def _find_created(self, sent: Mapping[str, object], documents: list[_Doc]
+    def _find_created(self, sent: Mapping[str, object]
                       ) -> tuple[RemoteCase, list[RemoteFile]] | None:
         """Our create whose answer was lost: the oldest server case with the fields we
-        sent that no local case is linked to yet."""
-        remote_cases, _ = self._client.list_cases(self._user)
+        sent that no local case is linked to yet. The server's list is read once a round:
+        after a crash a whole batch of creates can be waiting to be found, and every one
+        of them was sent before this round began."""
+        if self._listing is None:
+            self._listing, _ = self._client.list_cases(self._user)
+        remote_cases = self._listing
         with self._db.read_session() as session:
             linked = set(session.execute(
                 select(Case.remote_id).where(Case.remote_id.is_not(None))).scalars())
@@ -483,16 +603,8 @@ class SyncEngine:
     def _adopt(self, snap: _Snapshot, row_id: int, remote: RemoteCase,
                files: list[RemoteFile]) -> None:
         with self._db.session() as session:
-            case = session.get(Case, snap.id)
-            if case is not None:
-                case.remote_id = remote.case_id
-                case.remote_base = {**remote.fields(), "status": remote.status}
-                unlinked = [d for d in case.documents if d.remote_id is None]
-                for remote_file in files:
-                    match = next((d for d in unlinked if _same_file(remote_file, d)), None)
-                    if match is not None:
-                        match.remote_id = remote_file.file_id
-                        unlinked.remove(match)
+            _write_links(session, [_linked(now, remote, files)
+                                   for now in _snapshots_in(session, [snap.id])])
             self._delete_row(session, row_id)
 
     def _record_merge(self, case_id: int, remote: RemoteCase, apply_here: Mapping[str, Any],
@@ -530,21 +642,13 @@ class SyncEngine:
                                    "from another workstation). It is kept here.")
             self._delete_row(session, row_id)
 
-    def _has_remote_insight(self, case_id: int) -> bool:
-        with self._db.read_session() as session:
-            return session.execute(select(Insight.id).where(
-                Insight.case_id == case_id, Insight.source == "remote").limit(1)).first() \
-                is not None
-
-    def _downloads(self, files: tuple[RemoteFile, ...] | list[RemoteFile]) -> _Downloads:
-        return _Downloads(self._client, self._files.root / "incoming", files)
+    @property
+    def _incoming(self) -> Path:
+        return self._files.root / "incoming"
 
     def _mark_sent(self, row_id: int, payload: dict[str, object]) -> None:
         with self._db.session() as session:
-            row = session.get(OutboxEntry, row_id)
-            if row is not None:
-                row.sent_at = utcnow()
-                row.payload = {**row.payload, **payload}
+            _mark_sent_in(session, {row_id: payload})
 
     def _finish_row(self, row_id: int) -> None:
         with self._db.session() as session:
@@ -556,7 +660,7 @@ class SyncEngine:
         if row is not None:
             session.delete(row)
 
-    def _reschedule(self, case_id: int | None, error: SyncError) -> None:
+    def _reschedule(self, case_id: int | None, error: Exception) -> None:
         with self._db.session() as session:
             rows = session.execute(select(OutboxEntry).where(
                 OutboxEntry.case_id.is_(None) if case_id is None
@@ -586,6 +690,117 @@ class SyncEngine:
     def _backoff(self, attempts: int) -> timedelta:
         ceiling = min(self._backoff_max, self._backoff_base * 2 ** min(attempts - 1, 16))
         return ceiling * self._rng.uniform(0.5, 1.0)
+
+
+_CASE_COLUMNS = (Case.id, Case.uid, *(getattr(Case, name) for name in CASE_FIELDS),
+                 Case.remote_base, Case.remote_id, Case.sync_state, Case.deleted_at)
+_DOC_COLUMNS = (Document.case_id, Document.uid, Document.file_name, Document.category,
+                Document.sha256, Document.mime_type, Document.size_bytes, Document.remote_id)
+
+
+def _snapshots_in(session: Session, case_ids: list[int]) -> list[_Snapshot]:
+    """The cases as they are now, in the order asked (missing ones left out). Plain
+    columns, not ORM objects: a push reads hundreds of these."""
+    documents: dict[int, list[_Doc]] = {}
+    for row in session.execute(select(*_DOC_COLUMNS).where(Document.case_id.in_(case_ids))
+                               .order_by(Document.id)):
+        documents.setdefault(row.case_id, []).append(_Doc(
+            row.uid, row.file_name, DocumentCategory(row.category), row.sha256,
+            row.mime_type, row.size_bytes, row.remote_id))
+    found = {row.id: _Snapshot(
+        id=row.id, uid=row.uid, fields={name: getattr(row, name) for name in CASE_FIELDS},
+        base=dict(row.remote_base or {}), remote_id=row.remote_id,
+        state=SyncState(row.sync_state), deleted=row.deleted_at is not None,
+        documents=tuple(documents.get(row.id, ())))
+        for row in session.execute(select(*_CASE_COLUMNS).where(Case.id.in_(case_ids)))}
+    return [found[case_id] for case_id in case_ids if case_id in found]
+
+
+def _linked(snap: _Snapshot, remote: RemoteCase, files: list[RemoteFile]) -> _Snapshot:
+    """The case once linked to the server case our create made (or a lost answer's,
+    found later), each of the server's files matched to one of ours."""
+    unlinked = [doc for doc in snap.documents if doc.remote_id is None]
+    file_of: dict[str, str] = {}
+    for remote_file in files:
+        match = next((doc for doc in unlinked if _same_file(remote_file, doc)), None)
+        if match is not None:
+            file_of[match.uid] = remote_file.file_id
+            unlinked.remove(match)
+    return replace(snap, remote_id=remote.case_id,
+                   base={**remote.fields(), "status": remote.status},
+                   documents=tuple(replace(doc, remote_id=file_of.get(doc.uid, doc.remote_id))
+                                   for doc in snap.documents))
+
+
+def _write_links(session: Session, linked: list[_Snapshot]) -> None:
+    if not linked:
+        return
+    session.execute(update(Case), [{"id": snap.id, "remote_id": snap.remote_id,
+                                    "remote_base": snap.base} for snap in linked])
+    documents = [{"doc_uid": doc.uid, "file_id": doc.remote_id}
+                 for snap in linked for doc in snap.documents if doc.remote_id is not None]
+    if documents:
+        session.execute(update(Document.__table__)
+                        .where(Document.__table__.c.uid == bindparam("doc_uid"))
+                        .values(remote_id=bindparam("file_id")), documents)
+
+
+def _follow_up_in(session: Session, snaps: list[_Snapshot]) -> set[int]:
+    """After cases' outbox rows are all done: queue what they left (files added while a
+    create was in flight, edits made meanwhile), or call the case synced. Returns the
+    cases with work queued."""
+    rows: list[dict[str, object]] = []
+    synced: list[int] = []
+    with_work: set[int] = set()
+    for snap in snaps:
+        if snap.remote_id is None or snap.deleted or snap.state is SyncState.CONFLICT:
+            continue
+        queued = [{"case_id": snap.id, "operation": Op.UPLOAD.value,
+                   "payload": {"document": doc.uid}}
+                  for doc in snap.documents if doc.remote_id is None]
+        if any(snap.fields.get(name) != snap.base.get(name) for name in CASE_FIELDS):
+            queued.append({"case_id": snap.id, "operation": Op.UPDATE.value, "payload": {}})
+        rows.extend(queued)
+        if queued:
+            with_work.add(snap.id)
+        else:
+            synced.append(snap.id)
+    if rows:
+        session.execute(insert(OutboxEntry), rows)
+    if synced:
+        session.execute(update(Case).where(Case.id.in_(synced))
+                        .values(sync_state=SyncState.SYNCED.value, sync_error=None)
+                        .execution_options(synchronize_session=False))
+    return with_work
+
+
+def _unsent_creates(session: Session, case_ids: list[int | None]) -> list[tuple[int, int]]:
+    """(case id, row id) of the given cases whose only outbox row is a create never
+    sent: new cases, which can go to the server in batches."""
+    rows = session.execute(
+        select(OutboxEntry.case_id, func.min(OutboxEntry.id), func.count(),
+               func.min(OutboxEntry.operation), func.max(OutboxEntry.sent_at))
+        .where(OutboxEntry.case_id.in_([c for c in case_ids if c is not None]))
+        .group_by(OutboxEntry.case_id))
+    plain = {case_id: row_id for case_id, row_id, count, operation, sent in rows
+             if count == 1 and operation == Op.CREATE.value and sent is None}
+    return [(case_id, plain[case_id]) for case_id in case_ids
+            if case_id is not None and case_id in plain]
+
+
+def _mark_sent_in(session: Session, payloads: Mapping[int, dict[str, object]]) -> None:
+    """Outbox rows (by id) about to leave, with what they send added to their payload."""
+    now = utcnow()
+    for row in session.execute(select(OutboxEntry).where(
+            OutboxEntry.id.in_(list(payloads)))).scalars():
+        row.sent_at = now
+        row.payload = {**row.payload, **payloads[row.id]}
+
+
+def _unmark_sent_in(session: Session, row_ids: list[int]) -> None:
+    if row_ids:
+        session.execute(update(OutboxEntry).where(OutboxEntry.id.in_(row_ids))
+                        .values(sent_at=None))
 
 
 def merge(base: Mapping[str, object], local: Mapping[str, object],
@@ -626,28 +841,42 @@ def _store_insight(session: Session, case_id: int, payload: dict[str, Any]) -> b
     return True
 
 
-class _Downloads:
+@dataclass(frozen=True)
+class _Fetched:
+    """A server case fetched for import: its detail and its files, downloaded."""
+
+    detail: RemoteCaseDetail
+    attachments: list[tuple[NewAttachment, str]]
+    paths: list[Path]
+
+    def discard(self) -> None:
+        _remove(self.paths)
+
+    def size(self) -> int:
+        return sum(path.stat().st_size for path in self.paths if path.exists())
+
+
+def _ends_round(error: Exception) -> bool:
+    return isinstance(error, ServerUnreachable | UntrustedServer | SignInRequired)
+
+
+def _download(client: MedMitraClient, incoming: Path, files: Sequence[RemoteFile]
+              ) -> tuple[list[tuple[NewAttachment, str]], list[Path]]:
     """Download server files into the data folder's incoming area (never to a path a
-    server chose: names are only labels), check each by content, and clean up after."""
-
-    def __init__(self, client: MedMitraClient, incoming: Path,
-                 files: tuple[RemoteFile, ...] | list[RemoteFile]) -> None:
-        self._client = client
-        self._incoming = incoming
-        self._files = list(files)
-        self._paths: list[Path] = []
-
-    def __enter__(self) -> list[tuple[NewAttachment, str]]:
-        self._incoming.mkdir(parents=True, exist_ok=True)
-        attachments = []
-        for remote_file in self._files:
-            handle = tempfile.NamedTemporaryFile(dir=self._incoming, prefix="pull-",
-                                                 delete=False)
-            path = Path(handle.name)
-            self._paths.append(path)
-            with handle:
-                self._client.download(remote_file.file_id, handle)
-            attachment = NewAttachment(path, remote_file.category, remote_file.file_name)
+    server chose: names are only labels) and check each by content. Returns the
+    attachments that passed, with their server ids, and every temporary path made,
+    which the caller removes."""
+    attachments: list[tuple[NewAttachment, str]] = []
+    paths: list[Path] = []
+    if files:
+        incoming.mkdir(parents=True, exist_ok=True)
+    try:
+        for remote_file in files:
+            with tempfile.NamedTemporaryFile(dir=incoming, prefix="pull-",
+                                             delete=False) as handle:
+                paths.append(Path(handle.name))
+                client.download(remote_file.file_id, handle)
+            attachment = NewAttachment(paths[-1], remote_file.category, remote_file.file_name)
             _, problem = check_attachment(attachment, f"{remote_file.category.value}_files")
             if problem is not None:
                 # The message names the file, and file names can name patients.
@@ -655,9 +884,12 @@ class _Downloads:
                 log.debug("Refused server file: %s", problem.message)
                 continue
             attachments.append((attachment, remote_file.file_id))
-        return attachments
+    except BaseException:
+        _remove(paths)
+        raise
+    return attachments, paths
 
-    def __exit__(self, *_: object) -> None:
-        for path in self._paths:
-            path.unlink(missing_ok=True)
 
+def _remove(paths: Sequence[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ AND/OR/NOT/NEAR, '*', '^', ':' and parentheses are just text.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -47,12 +48,26 @@ def reindex_case(session: Session, case: Case) -> None:
         select(DocumentPage.text).join(Document, DocumentPage.document_id == Document.id)
         .where(Document.case_id == case.id).order_by(Document.id, DocumentPage.number)
     ).scalars()
-    session.execute(
-        text("INSERT INTO case_search(rowid, patient_name, notes, documents_text) "
-             "VALUES (:pk, :name, :notes, :docs)"),
-        {"pk": case.id, "name": case.patient_name, "notes": case.case_summary,
-         "docs": "\n".join([*file_names, *page_texts])},
-    )
+    add(session, [Entry(case.id, case.patient_name, case.case_summary,
+                        [*file_names, *page_texts])])
+
+
+@dataclass(frozen=True)
+class Entry:
+    case_pk: int
+    patient_name: str
+    notes: str
+    document_texts: list[str]
+
+
+def add(session: Session, entries: list[Entry]) -> None:
+    """Index cases not in the index yet (new ones: their file names, no text read yet)."""
+    if entries:
+        session.execute(
+            text("INSERT INTO case_search(rowid, patient_name, notes, documents_text) "
+                 "VALUES (:pk, :name, :notes, :docs)"),
+            [{"pk": entry.case_pk, "name": entry.patient_name, "notes": entry.notes,
+              "docs": "\n".join(entry.document_texts)} for entry in entries])
 
 
 def drop_case(session: Session, case_pk: int) -> None:

@@ -41,6 +41,12 @@ class ServerProcess:
         self.base_url: str = started["url"]
         self.token: str = started["token"]
 
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
     def cases(self) -> list[dict]:
         with httpx.Client(base_url=self.base_url, trust_env=False,
                           headers={"Authorization": f"Bearer {self.token}"}) as client:

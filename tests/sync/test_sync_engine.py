@@ -3,11 +3,8 @@ every operation, each injected fault, lost answers without duplicates, conflicts
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -16,37 +13,9 @@ from medmitra_desktop.domain.enums import DocumentCategory, SyncState
 from medmitra_desktop.domain.records import CaseQuery, NewAttachment
 from medmitra_desktop.services.sync_engine import SyncEngine, merge
 from medmitra_desktop.storage.orm import Insight, OutboxEntry
-from medmitra_desktop.sync.client import MedMitraClient, RetryPolicy
 from tests.factories import LAB_LINES, make_case, png_image, text_pdf
+from tests.sync.conftest import USER, EngineFactory
 from tests.sync.reference_server import ReferenceServer
-
-USER = "dr-test"
-EngineFactory = Callable[..., SyncEngine]
-
-
-@pytest.fixture
-def make_engine(reference_server: ReferenceServer) -> EngineFactory:
-    clients: list[MedMitraClient] = []
-
-    def make(context: AppContext, *, read_timeout: float = 2.0, base_url: str | None = None,
-             token: str | None = None) -> SyncEngine:
-        client = MedMitraClient(
-            base_url or reference_server.base_url, token or reference_server.token,
-            timeout=httpx.Timeout(2.0, read=read_timeout),
-            retry=RetryPolicy(attempts=2, base_delay=0.01))
-        clients.append(client)
-        # Zero backoff: each test's next run_once is "later".
-        return SyncEngine(context.database, context.files, context.cases, client, USER,
-                          backoff_base=timedelta(0), backoff_max=timedelta(0))
-
-    yield make
-    for client in clients:
-        client.close()
-
-
-@pytest.fixture
-def engine(context: AppContext, make_engine: EngineFactory) -> SyncEngine:
-    return make_engine(context)
 
 
 def two_files(tmp_path: Path) -> tuple[list[Path], list[Path]]:

@@ -823,7 +823,7 @@ def merge(base: Mapping[str, object], local: Mapping[str, object],
     return apply_here, push, conflicts
 
 
-def _same_file(remote: RemoteFile, doc: _Doc | Document) -> bool:
+def _same_file(remote: RemoteFile, doc: _Doc) -> bool:
     size = doc.size_bytes
     return remote.category.value == str(doc.category) and remote.file_name == doc.file_name \
         and (remote.file_size is None or remote.file_size == size)

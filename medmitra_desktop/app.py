@@ -29,6 +29,8 @@ from .services.report_jobs import ReportJobService
 from .services.settings import SettingsService
 from .services.soap_notes import SoapNoteService
 from .services.sync_account import SyncAccount
+from .storage import encryption
+from .storage.data_key import DataKey, DataKeyStore
 from .storage.database import Database, open_database
 from .storage.filestore import FileStore
 from .storage.instance_lock import InstanceLock
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from .analysis.extract import ExtractOptions
     from .analysis.labs.knowledge import LabKnowledge
     from .analysis.pipeline import Analyzer
+    from .storage.encryption import Progress
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,7 @@ class AppContext:
 
     def close(self) -> None:
         self.database.close()
+        self.files.close()
         self.lock.release()
 
 
@@ -95,15 +99,24 @@ def with_bundled_tesseract(options: ExtractOptions | None) -> ExtractOptions | N
     return replace(options or ExtractOptions(), tesseract_cmd=str(program))
 
 
-def open_app(data_dir_arg: str | None = None) -> AppContext:
+def open_app(data_dir_arg: str | None = None, *, data_key: DataKey | None = None,
+             progress: Progress | None = None) -> AppContext:
     """Open the data folder for this process. Raises MedMitraError subclasses with a
-    message for the user (folder in use, database damaged, newer schema, ...)."""
+    message for the user (folder in use, database damaged, newer schema, the key of an
+    encrypted folder missing: DataKeyMissing, ...).
+
+    `data_key`: an encrypted folder's key from its recovery code (else the keychain's).
+    `progress`: told how far the one-time encryption has got, when this start does it."""
     paths = prepare_data_dir(resolve_data_dir(data_dir_arg))
     lock = InstanceLock(paths.data_dir)
     lock.acquire()
     try:
-        database = open_database(paths.database, paths.backups)
-        files = FileStore(paths.files)
+        key = data_key or encryption.unlock(paths.data_dir, DataKeyStore())
+        if key is not None and encryption.needs_finishing(paths.data_dir):
+            FileStore(paths.files).clean_incoming()
+            encryption.finish(paths, key, progress)
+        database = open_database(paths.database, paths.backups, key=key)
+        files = FileStore(paths.files, key)
         files.clean_incoming()
     except BaseException:
         lock.release()

@@ -171,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_export_options(export, export_formats)
     add_commands(commands, _add_user)
+    from . import cli_encryption
+
+    cli_encryption.add_commands(commands, _add_user)
 
     from .cli_sync import add_sync_parser
 
@@ -357,6 +360,10 @@ def run(args: argparse.Namespace) -> int:
         from .cli_portability import run_restore
 
         return run_restore(args, args.user_id)
+    if args.command in ("encrypt", "unlock"):  # they open the folder themselves
+        from .cli_encryption import run as run_encryption
+
+        return run_encryption(args)
     try:
         context = open_app(args.data_dir)
     except MedMitraError as error:

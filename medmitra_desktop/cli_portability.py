@@ -55,6 +55,10 @@ def add_commands(commands: Any, add_user: Callable[[argparse.ArgumentParser], No
     restore.add_argument("--force", action="store_true",
                          help="restore into a folder that holds data; its contents are kept "
                               "beside it under another name")
+    restore.add_argument("--recovery-code", action="store_true",
+                         help="the backup is of an encrypted data folder whose key is not in "
+                              "this user's keychain: read its recovery code from standard "
+                              "input")
     add_user(restore)
     restore.add_argument("--json", action="store_true")
 
@@ -130,7 +134,13 @@ def run_restore(args: argparse.Namespace, user_id: str | None) -> int:
         return EXIT_USAGE
     target = resolve_data_dir(args.data_dir)
     try:
-        restored = restore_backup(args.file, target, user_id=user_id, force=args.force)
+        code = None
+        if args.recovery_code:
+            from .cli_encryption import read_recovery_code
+
+            code = read_recovery_code()
+        restored = restore_backup(args.file, target, user_id=user_id, force=args.force,
+                                  recovery_code=code)
     except MedMitraError as error:
         return report_error(error)
     if args.json:

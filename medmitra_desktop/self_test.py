@@ -106,6 +106,8 @@ def run_self_test() -> int:
             _open_window(context, scratch, report)
         with _step("keyring"):
             _report_keyring(report)
+        with _step("encryption"):
+            _check_encryption(scratch / "sealed", report)
         context.close()
         context = None
         if warnings.messages:
@@ -142,6 +144,37 @@ def _open_database(data_dir: Path, report: _Report) -> AppContext:
     report.add("database", f"created and migrated to schema {revision} "
                            f"(SQLite {sqlite3.sqlite_version}, {fts} FTS5 table(s))")
     return context
+
+
+def _check_encryption(folder: Path, report: _Report) -> None:
+    """SQLCipher and AES-GCM as an encrypted data folder uses them, with a throw-away key
+    (the doctor's keychain is not touched)."""
+    from .storage.data_key import DataKey
+    from .storage.database import open_database
+    from .storage.filestore import FileStore
+
+    key = DataKey.generate()
+    folder.mkdir()
+    database = open_database(folder / "sealed.sqlite3", folder / "backups", key=key)
+    try:
+        with database.engine.connect() as connection:
+            version = connection.exec_driver_sql("PRAGMA cipher_version").scalar()
+            fts = connection.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_master WHERE sql LIKE '%USING fts5%'").scalar()
+    finally:
+        database.close()
+    if (folder / "sealed.sqlite3").read_bytes()[:16] == b"SQLite format 3\x00" or not fts:
+        raise SelfTestFailure("the encrypted database was written in plain text")
+    sample = folder / "sample.txt"
+    sample.write_bytes(b"self-test " * 1000)
+    files = FileStore(folder / "files", key)
+    blob = files.put(sample)
+    with files.reading(blob.sha256) as stream:
+        same = stream.read() == sample.read_bytes()
+    if not same or b"self-test" in blob.path.read_bytes():
+        raise SelfTestFailure("an encrypted stored file did not round-trip")
+    report.add("encryption", f"SQLCipher {version} database with {fts} FTS5 table(s), "
+                             f"AES-256-GCM file store: sealed and read back")
 
 
 def _check_ocr_engine(frozen: bool, report: _Report) -> str:

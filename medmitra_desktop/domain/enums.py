@@ -90,3 +90,4 @@ class AuditAction(StrEnum):
     IMPORT = "import"                    # created from a FHIR bundle (detail: its source)
     BACKUP = "backup"                    # the whole data folder written to a backup file
     RESTORE_BACKUP = "restore_backup"    # this data folder was restored from a backup
+    ENCRYPT = "encrypt"                  # this data folder was encrypted at rest

@@ -50,6 +50,7 @@ class StorageProblem(StrEnum):
     NEWER_SCHEMA = "newer_schema"
     UNREADABLE = "unreadable"
     MIGRATION_FAILED = "migration_failed"
+    KEY_MISSING = "key_missing"  # an encrypted data folder whose key is not at hand
 
 
 class StorageError(MedMitraError):
@@ -66,3 +67,7 @@ class InstanceLockedError(MedMitraError):
 
 class FileIntegrityError(MedMitraError):
     """A stored file no longer matches the hash it was stored under."""
+
+
+class KeychainUnavailable(MedMitraError):
+    """The OS keychain cannot be used (none installed, or locked)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -224,18 +225,19 @@ class AnalysisJobs:
     ) -> tuple[CaseAnalysis, dict[int, str]]:
         inputs: list[DocumentInput] = []
         unreadable: dict[int, str] = {}
-        for index, document in enumerate(claimed.documents):
-            try:
-                path = self._files.verify(document.sha256)
-            except FileIntegrityError as error:
-                unreadable[index] = f"{document.file_name}: {error}"
-                path = Path("/nonexistent")  # analysed as missing; its error is replaced
-            inputs.append(DocumentInput(
-                path=path, display_name=document.file_name, category=document.category,
-                password=self._passwords.get(document.uid)))
-        analysis = self._analyzer.case(
-            inputs, claimed.patient, progress=report, cancel=cancel,
-            previous_labs=claimed.previous_labs, collected_at=claimed.collected_at)
+        with ExitStack() as opened:  # an encrypted folder's decrypted copies go after
+            for index, document in enumerate(claimed.documents):
+                try:
+                    path = opened.enter_context(self._files.opened(document.sha256))
+                except FileIntegrityError as error:
+                    unreadable[index] = f"{document.file_name}: {error}"
+                    path = Path("/nonexistent")  # analysed as missing; error is replaced
+                inputs.append(DocumentInput(
+                    path=path, display_name=document.file_name, category=document.category,
+                    password=self._passwords.get(document.uid)))
+            analysis = self._analyzer.case(
+                inputs, claimed.patient, progress=report, cancel=cancel,
+                previous_labs=claimed.previous_labs, collected_at=claimed.collected_at)
         return analysis, unreadable
 
     # ---- results ------------------------------------------------------------------------

@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import shutil
-import sqlite3
 import tempfile
 import uuid
 import zipfile
@@ -39,9 +38,24 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..config import prepare_data_dir
 from ..domain.enums import AuditAction
-from ..domain.errors import InstanceLockedError, MedMitraError, ValidationError
+from ..domain.errors import (
+    FileIntegrityError,
+    InstanceLockedError,
+    MedMitraError,
+    ValidationError,
+)
 from ..domain.validation import check_user_id
-from ..storage.database import DB_FILE_NAME, KNOWN_REVISIONS, open_database
+from ..storage import encryption
+from ..storage.blob_cipher import is_encrypted
+from ..storage.data_key import DataKey, DataKeyStore
+from ..storage.database import (
+    DATABASE_ERRORS,
+    DB_FILE_NAME,
+    KNOWN_REVISIONS,
+    connect,
+    open_database,
+)
+from ..storage.filestore import FileStore
 from ..storage.instance_lock import LOCK_FILE_NAME, InstanceLock
 from . import audit
 
@@ -62,6 +76,10 @@ _SKIPPED = {DB_FILE_NAME, f"{DB_FILE_NAME}-wal", f"{DB_FILE_NAME}-shm",
 
 class BackupError(MedMitraError):
     """A backup that cannot be made, read or restored; the message says what to do."""
+
+
+class BackupKeyNeeded(BackupError):
+    """The backup is of an encrypted folder whose key this keychain does not hold."""
 
 
 @dataclass(frozen=True)
@@ -105,8 +123,10 @@ def backup_data(context: AppContext, target: Path, *, user_id: str) -> BackupRes
     try:
         with tempfile.TemporaryDirectory(dir=data_dir, prefix=".backup-") as scratch:
             snapshot = Path(scratch) / DB_FILE_NAME
-            _snapshot_database(context.paths.database, snapshot)
-            entries, problems = _write_archive(temp, data_dir, snapshot, backup_id)
+            key = context.database.key
+            _snapshot_database(context.paths.database, snapshot, key)
+            entries, problems = _write_archive(temp, data_dir, snapshot, backup_id,
+                                               context.files, key)
         verify_archive(temp)
         temp.chmod(0o600)  # the backup holds every patient's record
         os.replace(temp, target)
@@ -131,11 +151,12 @@ def _user(user_id: str) -> str:
     return clean
 
 
-def _snapshot_database(source: Path, target: Path) -> None:
+def _snapshot_database(source: Path, target: Path, key: DataKey | None) -> None:
     # One step (pages=-1): the copy is a single consistent read, whatever writes meanwhile.
-    origin = sqlite3.connect(source.as_uri() + "?mode=ro", uri=True)
+    # An encrypted database's copy is encrypted with the same key.
+    origin = connect(source, key, read_only=True)
     try:
-        copy = sqlite3.connect(target)
+        copy = connect(target, key)
         try:
             origin.backup(copy)
             result = copy.execute("PRAGMA integrity_check").fetchall()
@@ -154,9 +175,11 @@ def _data_files(data_dir: Path) -> Iterator[tuple[str, Path]]:
         here = Path(folder)
         relative = here.relative_to(data_dir)
         # Hidden folders are this module's and the importer's scratch space; incoming
-        # holds the file store's half-written copies.
+        # holds the file store's half-written copies, open an encrypted store's
+        # decrypted ones (never to leave the folder).
         dirs[:] = sorted(d for d in dirs if not d.startswith(".")
-                         and (relative / d).as_posix() != "files/incoming")
+                         and (relative / d).as_posix() not in ("files/incoming",
+                                                               "files/open"))
         for name in sorted(names):
             path = here / name
             if relative == Path(".") and (name in _SKIPPED or name.startswith(".")):
@@ -166,8 +189,8 @@ def _data_files(data_dir: Path) -> Iterator[tuple[str, Path]]:
             yield (relative / name).as_posix(), path
 
 
-def _write_archive(temp: Path, data_dir: Path, snapshot: Path, backup_id: str
-                   ) -> tuple[int, list[str]]:
+def _write_archive(temp: Path, data_dir: Path, snapshot: Path, backup_id: str,
+                   files: FileStore, key: DataKey | None) -> tuple[int, list[str]]:
     manifest: list[dict[str, Any]] = []
     problems: list[str] = []
     damaged: set[str] = set()
@@ -178,7 +201,7 @@ def _write_archive(temp: Path, data_dir: Path, snapshot: Path, backup_id: str
             # Reports are PDFs and images, compressed already; deflating them is wasted time.
             entry = _add(archive, name, path,
                          zipfile.ZIP_STORED if is_blob else zipfile.ZIP_DEFLATED)
-            if is_blob and _looks_like_hash(path.name) and entry["sha256"] != path.name:
+            if is_blob and _looks_like_hash(path.name) and _damaged(files, path, entry):
                 # Its bytes stay in the ZIP body, unlisted: restore extracts only what the
                 # manifest lists, so the damage is reported here and never restored.
                 problems.append(f"The stored file {path.name} is damaged (its content no "
@@ -187,10 +210,10 @@ def _write_archive(temp: Path, data_dir: Path, snapshot: Path, backup_id: str
                 continue
             manifest.append(entry)
         stored = {PurePosixPath(e["path"]).name for e in manifest if e["path"].startswith("files/")}
-        for sha256 in sorted(_referenced_blobs(snapshot) - stored - damaged):
+        for sha256 in sorted(_referenced_blobs(snapshot, key) - stored - damaged):
             problems.append(f"The stored file {sha256} that a case names is missing from the "
                             f"data folder; it is not in the backup.")
-        schema = _schema_revision(snapshot)
+        schema = _schema_revision(snapshot, key)
         document = {
             "format": BACKUP_FORMAT, "backup_id": backup_id, "app_version": __version__,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -227,8 +250,20 @@ def _looks_like_hash(name: str) -> bool:
     return len(name) == 64 and all(ch in "0123456789abcdef" for ch in name)
 
 
-def _referenced_blobs(database: Path) -> set[str]:
-    connection = sqlite3.connect(database)
+def _damaged(files: FileStore, path: Path, entry: dict[str, Any]) -> bool:
+    """Whether a stored file's content no longer matches its name (the plaintext's hash:
+    a sealed file is opened to tell)."""
+    if not files.encrypted:
+        return entry["sha256"] != path.name
+    try:
+        files.check(path.name)
+    except FileIntegrityError:
+        return True
+    return False
+
+
+def _referenced_blobs(database: Path, key: DataKey | None) -> set[str]:
+    connection = connect(database, key)
     try:
         has_table = connection.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'documents'").fetchone()
@@ -239,8 +274,8 @@ def _referenced_blobs(database: Path) -> set[str]:
         connection.close()
 
 
-def _schema_revision(database: Path) -> str | None:
-    connection = sqlite3.connect(database)
+def _schema_revision(database: Path, key: DataKey | None) -> str | None:
+    connection = connect(database, key)
     try:
         has_table = connection.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
@@ -344,9 +379,10 @@ def _check(entry: dict[str, Any], sha256: str, size: int, archive_name: str) -> 
 
 
 def restore_backup(archive_path: Path, data_dir: Path, *, user_id: str,
-                   force: bool = False) -> RestoreResult:
+                   force: bool = False, recovery_code: str | None = None) -> RestoreResult:
     """Restore a backup into `data_dir`, which must be empty (or force=True) and not in
-    use by a running MedMitra Desktop."""
+    use by a running MedMitra Desktop. A backup of an encrypted folder needs its key: in
+    this user's keychain, or given as `recovery_code` (then stored in the keychain)."""
     clean_user = _user(user_id)
     data_dir = data_dir.expanduser().resolve()
     if archive_path.expanduser().resolve().is_relative_to(data_dir):
@@ -361,9 +397,14 @@ def restore_backup(archive_path: Path, data_dir: Path, *, user_id: str,
             _check_space(manifest, data_dir.parent)
             for entry in manifest["files"]:
                 _extract(archive, entry, staging, archive_path.name)
-        _check_database(staging / DB_FILE_NAME, archive_path.name)
         paths = prepare_data_dir(staging)  # files/, backups/, logs/: user-only
-        database = open_database(paths.database, paths.backups)
+        key = _backup_key(staging, recovery_code, archive_path.name)
+        if key is not None:
+            if encryption.needs_finishing(staging):  # made while encryption was pending
+                encryption.finish(paths, key)
+            _check_sealed_files(FileStore(paths.files, key), manifest, archive_path.name)
+        _check_database(staging / DB_FILE_NAME, archive_path.name, key)
+        database = open_database(paths.database, paths.backups, key=key)
         try:
             with database.session() as session:
                 audit.record(session, user_id=clean_user, action=AuditAction.RESTORE_BACKUP,
@@ -438,24 +479,70 @@ def _extract(archive: zipfile.ZipFile, entry: dict[str, Any], staging: Path,
         out.flush()
         os.fsync(out.fileno())
     _check(entry, digest.hexdigest(), size, archive_name)
+    # (A sealed file's bytes are not its plaintext: _check_sealed_files opens those.)
     if entry["path"].startswith("files/") and _looks_like_hash(target.name) \
-            and target.name != entry["sha256"]:
+            and target.name != entry["sha256"] and not is_encrypted(target):
         raise BackupError(f"{archive_name} is damaged: the stored file {target.name} holds "
                           f"other content than its name says.")
 
 
-def _check_database(path: Path, archive_name: str) -> None:
-    connection = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
+def _backup_key(staging: Path, recovery_code: str | None, archive_name: str
+                ) -> DataKey | None:
+    keys = DataKeyStore()
+    if recovery_code is not None:
+        try:
+            key, _ = encryption.key_from_recovery_code(staging, recovery_code, keys)
+        except encryption.EncryptionError as error:
+            raise BackupError(f"{archive_name}: {error}") from None
+        return key
+    try:
+        return encryption.unlock(staging, keys)
+    except encryption.DataKeyMissing:
+        raise BackupKeyNeeded(
+            f"{archive_name} is a backup of an encrypted data folder, and its key is not in "
+            f"this user's keychain. Restore it with the folder's recovery code (the "
+            f"window asks for it; on the command line add --recovery-code).") from None
+
+
+def needs_recovery_code(archive_path: Path) -> bool:
+    """Whether restoring this backup needs its folder's recovery code: it is of an
+    encrypted folder whose key this user's keychain does not hold."""
+    with _open_zip(archive_path) as archive:
+        try:
+            data = archive.read(encryption.STATE_FILE)
+        except KeyError:
+            return False
+        except (zipfile.BadZipFile, OSError) as error:
+            raise BackupError(f"{archive_path.name} is damaged ({error}).") from None
+    state = encryption.parse_state(data, f"{archive_path.name}: {encryption.STATE_FILE}")
+    return not encryption.has_key(state, DataKeyStore())
+
+
+def _check_sealed_files(files: FileStore, manifest: dict[str, Any], archive_name: str
+                        ) -> None:
+    for entry in manifest["files"]:
+        name = PurePosixPath(entry["path"]).name
+        if entry["path"].startswith("files/") and _looks_like_hash(name):
+            try:
+                files.check(name)
+            except FileIntegrityError:
+                raise BackupError(f"{archive_name} is damaged: the stored file {name} does "
+                                  f"not open with the folder's key to the content its name "
+                                  f"says.") from None
+
+
+def _check_database(path: Path, archive_name: str, key: DataKey | None) -> None:
+    connection = connect(path, key, read_only=True)
     try:
         result = connection.execute("PRAGMA integrity_check").fetchall()
-    except sqlite3.DatabaseError as error:
+    except DATABASE_ERRORS as error:
         raise BackupError(f"The database in {archive_name} cannot be read ({error}).") from None
     finally:
         connection.close()
     if result != [("ok",)]:
         raise BackupError(f"The database in {archive_name} fails SQLite's integrity check; "
                           f"use another backup.")
-    schema = _schema_revision(path)
+    schema = _schema_revision(path, key)
     if schema is not None and schema not in KNOWN_REVISIONS:
         raise BackupError(f"{archive_name} was made by a newer MedMitra Desktop (schema "
                           f"{schema}). Install that version to restore it.")

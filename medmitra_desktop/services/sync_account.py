@@ -11,13 +11,13 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 
-from ..domain.errors import FieldError, ValidationError
+from ..domain.errors import FieldError, KeychainUnavailable, ValidationError
 from ..storage.database import Database
 from ..storage.filestore import FileStore
 from ..storage.orm import Case, OutboxEntry
 from ..sync.client import MedMitraClient
 from ..sync.credentials import CredentialStore
-from ..sync.errors import KeychainUnavailable, SignInRequired
+from ..sync.errors import SignInRequired
 from .cases import CaseService
 from .settings import SettingsService, check_settings
 from .sync_engine import SyncEngine

@@ -580,7 +580,10 @@ class SyncEngine:
             return _snapshots_in(session, case_ids)
 
     def _upload_of(self, doc: _Doc) -> UploadFile:
-        return UploadFile(doc.file_name, doc.category, self._files.verify(doc.sha256),
+        """Checked now (a damaged file keeps its case out of a batch), read when sent."""
+        files, sha256 = self._files, doc.sha256
+        files.check(sha256)
+        return UploadFile(doc.file_name, doc.category, lambda: files.reading(sha256),
                           doc.mime_type)
 
     def _find_created(self, sent: Mapping[str, object]

@@ -2,6 +2,10 @@
 
 SQLite errors are sorted into problems a user can act on (StorageError with a message)
 and bugs (left to propagate to the crash reporter).
+
+An encrypted data folder's database is opened with SQLCipher (the sqlcipher3 driver, the
+same SQLite with page encryption) and its data key; everything above the connection is
+the same.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import sqlcipher3.dbapi2 as sqlcipher
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import URL, Connection, Engine, create_engine, event
@@ -21,6 +27,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..domain.errors import StorageError, StorageProblem
+from .data_key import DataKey
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +42,31 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # parsing Alembic's scripts, which costs more than the rest of opening the database.
 KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
+# What either driver raises when a file is not a database it can read.
+DATABASE_ERRORS = (sqlite3.DatabaseError, sqlcipher.DatabaseError)
 
 
-def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+def _use_key(dbapi_connection: Any, key: DataKey) -> None:
+    # First, before anything reads a page. SQLCipher's own log would print "hmac check
+    # failed" to stderr on a wrong key; the app words that itself.
+    dbapi_connection.execute("PRAGMA cipher_log_level = NONE")
+    dbapi_connection.execute(f"PRAGMA key = {key.sqlcipher_pragma()}")
+
+
+def connect(path: Path | str, key: DataKey | None = None, *, read_only: bool = False) -> Any:
+    """A plain DB-API connection (backup API, checks), keyed when the folder is
+    encrypted. Callers close it."""
+    target = Path(path).as_uri() + "?mode=ro" if read_only else str(path)
+    if key is None:
+        return sqlite3.connect(target, uri=read_only)
+    connection = sqlcipher.connect(target, uri=read_only)
+    _use_key(connection, key)
+    return connection
+
+
+def _on_connect(dbapi_connection: Any, _record: object, key: DataKey | None = None) -> None:
+    if key is not None:
+        _use_key(dbapi_connection, key)
     # Transactions are begun by _on_begin, so that writers can ask for BEGIN IMMEDIATE.
     # (The busy timeout comes from the driver's `timeout` argument.)
     dbapi_connection.isolation_level = None
@@ -102,7 +131,7 @@ def storage_errors(path: Path) -> Iterator[None]:
     """Turn SQLite problems a user can act on into StorageError."""
     try:
         yield
-    except (sa_exc.OperationalError, sa_exc.DatabaseError, sqlite3.DatabaseError) as error:
+    except (sa_exc.OperationalError, sa_exc.DatabaseError, *DATABASE_ERRORS) as error:
         known = classify(error, path)
         if known is None:
             raise
@@ -115,6 +144,7 @@ class Database:
     engine: Engine
     _writers: sessionmaker[Session]
     _readers: sessionmaker[Session]
+    key: DataKey | None = None  # an encrypted folder's: backups and checks need it
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -132,14 +162,20 @@ class Database:
         self.engine.dispose()
 
 
-def make_engine(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
+def make_engine(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+                key: DataKey | None = None) -> Engine:
     engine = create_engine(
         # Built, not formatted: in "sqlite:///{path}" a "?" in a folder name starts the
         # query string, and the database would be made outside the data folder.
         URL.create("sqlite", database=str(path)),
         connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+        **({} if key is None else {"module": sqlcipher}),
     )
-    event.listen(engine, "connect", _on_connect)
+
+    def on_connect(dbapi_connection: Any, record: object) -> None:
+        _on_connect(dbapi_connection, record, key)
+
+    event.listen(engine, "connect", on_connect)
     event.listen(engine, "begin", _on_begin)
     return engine
 
@@ -152,8 +188,10 @@ def alembic_config() -> Config:
     return config
 
 
-def _check_header(path: Path) -> None:
-    if not path.exists() or path.stat().st_size == 0:
+def _check_header(path: Path, key: DataKey | None) -> None:
+    # An encrypted database has no readable header; its key was checked against the
+    # folder's encryption.json before this, so a failure to read it means damage.
+    if key is not None or not path.exists() or path.stat().st_size == 0:
         return
     with storage_errors(path):
         try:
@@ -165,14 +203,16 @@ def _check_header(path: Path) -> None:
             raise sqlite3.DatabaseError("file is not a database")
 
 
-def backup_database(path: Path, backup_dir: Path, label: str) -> Path:
-    """A consistent copy through SQLite's backup API (safe even with WAL in use)."""
+def backup_database(path: Path, backup_dir: Path, label: str,
+                    key: DataKey | None = None) -> Path:
+    """A consistent copy through SQLite's backup API (safe even with WAL in use),
+    encrypted with the same key as the database."""
     backup_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = backup_dir / f"medmitra-before-{label}-{stamp}.sqlite3"
-    source = sqlite3.connect(path)
+    source = connect(path, key)
     try:
-        destination = sqlite3.connect(target)
+        destination = connect(target, key)
         try:
             source.backup(destination)
         finally:
@@ -186,16 +226,18 @@ def backup_database(path: Path, backup_dir: Path, label: str) -> Path:
 
 
 def open_database(path: Path, backup_dir: Path, *,
-                  busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
-    """Open (creating if needed) and migrate the database to this version's schema."""
-    _check_header(path)
+                  busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+                  key: DataKey | None = None) -> Database:
+    """Open (creating if needed) and migrate the database to this version's schema.
+    `key`: the data key of an encrypted data folder."""
+    _check_header(path, key)
     if not path.exists():
         # SQLite gives the -wal and -shm files the database file's permissions.
         path.touch(mode=0o600)
-    engine = make_engine(path, busy_timeout_ms)
+    engine = make_engine(path, busy_timeout_ms, key)
     try:
         with storage_errors(path):
-            migrate(engine, path, backup_dir)
+            migrate(engine, path, backup_dir, key)
     except BaseException:
         engine.dispose()
         raise
@@ -205,6 +247,7 @@ def open_database(path: Path, backup_dir: Path, *,
         _writers=sessionmaker(engine.execution_options(**{WRITE_OPTION: True}),
                               expire_on_commit=False),
         _readers=sessionmaker(engine, expire_on_commit=False),
+        key=key,
     )
 
 
@@ -218,7 +261,7 @@ def current_revision(connection: Connection) -> str | None:
     return row[0] if row else None
 
 
-def migrate(engine: Engine, path: Path, backup_dir: Path) -> None:
+def migrate(engine: Engine, path: Path, backup_dir: Path, key: DataKey | None = None) -> None:
     with engine.connect() as connection:
         current = current_revision(connection)
         has_tables = bool(
@@ -236,7 +279,7 @@ def migrate(engine: Engine, path: Path, backup_dir: Path) -> None:
             f"version, or choose another data folder.",
         )
     if has_tables:
-        saved = backup_database(path, backup_dir, current or "unversioned")
+        saved = backup_database(path, backup_dir, current or "unversioned", key)
         log.info("Database backed up before migration to %s", saved.name)
 
     config = alembic_config()

@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -58,8 +59,15 @@ class RetryPolicy:
 class UploadFile:
     file_name: str
     category: DocumentCategory
-    path: Path
+    # Opened when the request goes out: a stored file of an encrypted data folder is
+    # decrypted then, into a stream no other program can open.
+    content: Callable[[], AbstractContextManager[IO[bytes]]]
     mime_type: str
+
+    @classmethod
+    def of_path(cls, file_name: str, category: DocumentCategory, path: Path,
+                mime_type: str) -> UploadFile:
+        return cls(file_name, category, lambda: path.open("rb"), mime_type)
 
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=60.0, pool=5.0)
@@ -246,22 +254,8 @@ def _transport_error(error: httpx.TransportError) -> SyncError:
                              f"computer and will be sent later.", maybe_delivered=not never_sent)
 
 
-class _open_all:
+@contextmanager
+def _open_all(files: Iterable[UploadFile]) -> Iterator[list[tuple[UploadFile, IO[bytes]]]]:
     """Open every upload's file for one request, and close them all after."""
-
-    def __init__(self, files: Iterable[UploadFile]) -> None:
-        self._files = list(files)
-        self._handles: list[IO[bytes]] = []
-
-    def __enter__(self) -> list[tuple[UploadFile, IO[bytes]]]:
-        try:
-            for upload in self._files:
-                self._handles.append(upload.path.open("rb"))
-        except BaseException:
-            self.__exit__()
-            raise
-        return list(zip(self._files, self._handles, strict=True))
-
-    def __exit__(self, *_: object) -> None:
-        for handle in self._handles:
-            handle.close()
+    with ExitStack() as stack:
+        yield [(upload, stack.enter_context(upload.content())) for upload in files]

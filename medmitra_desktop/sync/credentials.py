@@ -7,17 +7,15 @@ sync stays off, rather than the token landing in a file or the database.
 
 from __future__ import annotations
 
-import logging
 from urllib.parse import urlsplit
 
 import keyring
-from keyring.errors import KeyringError, KeyringLocked, NoKeyringError, PasswordDeleteError
+from keyring.errors import PasswordDeleteError
 
-from .errors import KeychainUnavailable
+from ..domain.errors import KeychainUnavailable
+from ..keychain import SERVICE, keychain_errors
 
-log = logging.getLogger(__name__)
-
-SERVICE = "MedMitra Desktop"
+_OTHERWISE = "Sync stays off until it works; your cases stay on this computer."
 
 
 def normalise_server(url: str) -> str:
@@ -51,30 +49,5 @@ class CredentialStore:
             raise
 
 
-class _keychain:
-    """Turn keyring's errors into one plain message; the token is never in it."""
-
-    def __init__(self, doing: str) -> None:
-        self._doing = doing
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 _tb: object) -> bool:
-        if error is None or not isinstance(error, KeyringError | RuntimeError):
-            return False
-        if isinstance(error, PasswordDeleteError):
-            raise KeychainUnavailable("No sign-in was stored.") from error
-        if isinstance(error, KeyringLocked):
-            words = (f"The system keychain is locked, so MedMitra could not {self._doing}. "
-                     f"Unlock it (log in to your keychain) and try again.")
-        elif isinstance(error, NoKeyringError):
-            words = (f"This computer has no system keychain MedMitra can use, so it could "
-                     f"not {self._doing}. Sync stays off; your cases stay on this computer. "
-                     f"On Linux, install and unlock GNOME Keyring or KWallet.")
-        else:
-            words = (f"The system keychain refused to {self._doing} ({type(error).__name__}). "
-                     f"Sync stays off until it works; your cases stay on this computer.")
-        log.warning("Keychain unavailable: %s", type(error).__name__)
-        raise KeychainUnavailable(words) from error
+def _keychain(doing: str) -> keychain_errors:
+    return keychain_errors(doing, _OTHERWISE)

@@ -65,5 +65,3 @@ class BadResponse(SyncError):
     maybe_delivered = True
 
 
-class KeychainUnavailable(MedMitraError):
-    """The OS keychain cannot be used (none installed, or locked): sync stays off."""

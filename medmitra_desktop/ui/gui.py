@@ -63,6 +63,46 @@ def make_jobs(context: AppContext) -> AnalysisJobs:
     return AnalysisJobs(context.database, context.files, build_analyzer(options))
 
 
+def _open_with_dialogs(data_dir_arg: str | None) -> AppContext | None:
+    """open_app, with a progress dialog while a folder is encrypted and the recovery code
+    asked for when the keychain has no key; None after a message (or a cancel)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QProgressDialog
+
+    from ..config import resolve_data_dir
+    from ..storage.encryption import DataKeyMissing
+    from .views.encryption_dialogs import ask_recovery_code
+
+    progress: QProgressDialog | None = None
+
+    def sealing(done: int, total: int) -> None:
+        nonlocal progress
+        if progress is None:
+            progress = QProgressDialog("Encrypting the data folder…", "", 0, total)
+            progress.setWindowTitle(APP_NAME)
+            progress.setCancelButton(None)  # stopping half-way helps nobody; it resumes
+            progress.setWindowModality(Qt.WindowModality.ApplicationModal)
+            progress.setMinimumDuration(0)
+        progress.setValue(done)
+        QApplication.processEvents()
+
+    key = None
+    try:
+        while True:
+            try:
+                return open_app(data_dir_arg, data_key=key, progress=sealing)
+            except DataKeyMissing as error:
+                key = ask_recovery_code(resolve_data_dir(data_dir_arg), str(error))
+                if key is None:
+                    return None
+    except MedMitraError as error:
+        QMessageBox.critical(None, APP_NAME, str(error))
+        return None
+    finally:
+        if progress is not None:
+            progress.close()
+
+
 def run_gui(data_dir_arg: str | None) -> int:
     if _no_display():
         print(
@@ -76,10 +116,8 @@ def run_gui(data_dir_arg: str | None) -> int:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("MedMitra")
     app.setApplicationVersion(__version__)
-    try:
-        context = open_app(data_dir_arg)
-    except MedMitraError as error:
-        QMessageBox.critical(None, APP_NAME, str(error))
+    context = _open_with_dialogs(data_dir_arg)
+    if context is None:
         return 1
     configure_logging(context.paths.logs)
     _install_crash_handler()

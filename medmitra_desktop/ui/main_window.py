@@ -717,8 +717,13 @@ class MainWindow(QMainWindow):
         AuditLogDialog(self._context.database, self).exec()
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self._context.settings, self._context.paths.data_dir, self,
-                                sync=self._context.sync)
+        from ..services import folder_encryption
+
+        dialog = SettingsDialog(
+            self._context.settings, self._context.paths.data_dir, self,
+            sync=self._context.sync,
+            turn_on_encryption=lambda: folder_encryption.turn_on(self._context,
+                                                                 user_id=self._user_id))
         if dialog.sync_group is not None:
             dialog.sync_group.account_changed.connect(self._sync_account_changed)
         if self.run_settings_dialog(dialog) and dialog.saved is not None:

@@ -19,6 +19,7 @@ from PySide6.QtCore import QEvent, QObject, QStandardPaths, Qt, QThread, Signal,
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDialog,
     QFileDialog,
     QMenu,
     QMessageBox,
@@ -279,11 +280,21 @@ class PortabilityActions(QObject):
             str(_documents_folder()))
         if not folder:
             return
-        from ..services.backup import restore_backup
+        from ..services.backup import needs_recovery_code, restore_backup
 
+        code: str | None = None
+        try:
+            if needs_recovery_code(Path(archive)):
+                code = ask_backup_recovery_code(self._window, Path(archive).name)
+                if code is None:
+                    return
+        except MedMitraError as error:
+            self._warn(f"The backup could not be restored: {error}")
+            return
         user_id = self._user_id()
         self._run("Restoring the backup and checking every file…",
-                  lambda: restore_backup(Path(archive), Path(folder), user_id=user_id),
+                  lambda: restore_backup(Path(archive), Path(folder), user_id=user_id,
+                                         recovery_code=code),
                   self._restored, "The backup could not be restored")
 
     def _restored(self, result: Any) -> None:
@@ -332,6 +343,18 @@ def ask_include_files(parent: QWidget | None, count: int, size_bytes: int) -> bo
     if box.exec() != QMessageBox.StandardButton.Save:
         return None
     return check.isChecked()
+
+
+def ask_backup_recovery_code(parent: QWidget | None, archive_name: str) -> str | None:
+    """The recovery code of the encrypted folder a backup was made of; None: cancelled."""
+    from .views.encryption_dialogs import RecoveryCodePrompt
+
+    prompt = RecoveryCodePrompt(
+        f"{archive_name} is a backup of an encrypted data folder, and its key is not in "
+        f"this computer's keychain. Type the folder's recovery code to restore it.", parent)
+    if prompt.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return prompt.code.text()
 
 
 def ask_restore(parent: QWidget | None) -> bool:

@@ -26,10 +26,9 @@ from datetime import datetime
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from ..domain.enums import SyncState
-from ..domain.errors import MedMitraError
+from ..domain.errors import KeychainUnavailable, MedMitraError
 from ..services.sync_account import SyncAccount, SyncStatus
 from ..services.sync_engine import SyncReport
-from ..sync.errors import KeychainUnavailable
 
 log = logging.getLogger(__name__)
 

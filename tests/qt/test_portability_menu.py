@@ -10,13 +10,16 @@ from pathlib import Path
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
 from medmitra_desktop.app import AppContext, open_app
+from medmitra_desktop.services import folder_encryption
 from medmitra_desktop.services.fhir import export_case_fhir
 from medmitra_desktop.ui import portability
 from medmitra_desktop.ui.main_window import MainWindow
+from medmitra_desktop.ui.views.encryption_dialogs import RecoveryCodePrompt
 from tests.factories import LAB_LINES, make_case, text_pdf
+from tests.memory_keyring import MemoryKeyring
 from tests.qt.test_print_case import file_menu_texts, select_rows
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
@@ -178,6 +181,42 @@ def test_backup_then_restore_into_a_new_folder(
     finish(qtbot, window)
     assert messages["warning"] and "MedMitra Desktop is using that folder" in \
         messages["warning"][-1]
+
+
+def test_an_encrypted_backup_restores_elsewhere_with_its_recovery_code(
+        qtbot, window: MainWindow, context: AppContext, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, messages: dict[str, list[str]],
+        memory_keyring: MemoryKeyring) -> None:
+    case = make_case(context.cases, lab=[text_pdf(tmp_path / "cbc.pdf", LAB_LINES)])
+    code = folder_encryption.turn_on(context, user_id="dr-test").recovery_code()
+    archive = tmp_path / "backup.zip"
+    choose_file(monkeypatch, archive)
+    window.portability.backup_action.trigger()
+    finish(qtbot, window)
+    memory_keyring.secrets.clear()  # the backup goes to another computer
+
+    asked: list[str] = []
+
+    def type_code(prompt: RecoveryCodePrompt) -> int:
+        asked.append(prompt.why.text())
+        prompt.code.setText(code)
+        return QDialog.DialogCode.Accepted
+
+    target = tmp_path / "restored"
+    monkeypatch.setattr(portability, "ask_restore", lambda _parent: True)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_args: str(target))
+    monkeypatch.setattr(RecoveryCodePrompt, "exec", type_code)
+    window.portability.restore_action.trigger()
+    finish(qtbot, window)
+
+    assert len(asked) == 1 and "backup of an encrypted data folder" in asked[0]
+    assert messages["warning"] == [] and len(messages["information"]) == 1
+    restored = open_app(str(target))  # the key is in this keychain now
+    try:
+        assert restored.database.key is not None
+        assert restored.cases.get_case(case.case_id).patient_name == case.patient_name
+    finally:
+        restored.close()
 
 
 def test_the_window_stays_open_while_work_runs(qtbot, window: MainWindow) -> None:

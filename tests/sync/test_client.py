@@ -48,9 +48,9 @@ def client(reference_server: ReferenceServer, sleeps: list[float]) -> Iterator[M
 
 
 def uploads(tmp_path: Path) -> list[UploadFile]:
-    return [UploadFile("cbc.pdf", DocumentCategory.LAB,
+    return [UploadFile.of_path("cbc.pdf", DocumentCategory.LAB,
                        text_pdf(tmp_path / "cbc.pdf", LAB_LINES), "application/pdf"),
-            UploadFile("cxr.png", DocumentCategory.RADIOLOGY,
+            UploadFile.of_path("cxr.png", DocumentCategory.RADIOLOGY,
                        png_image(tmp_path / "cxr.png"), "image/png")]
 
 
@@ -67,7 +67,7 @@ def test_every_endpoint_round_trips(client: MedMitraClient, reference_server: Re
     updated = client.update_case(created.case_id, {"patient_age": 59})
     assert updated.patient_age == 59
 
-    extra = UploadFile("lft.pdf", DocumentCategory.LAB,
+    extra = UploadFile.of_path("lft.pdf", DocumentCategory.LAB,
                        text_pdf(tmp_path / "lft.pdf", ["ALT 80 U/L 7-56"]), "application/pdf")
     uploaded = client.upload(created.case_id, extra)
     assert {f.file_id for f in client.list_files(created.case_id)} == \

@@ -13,10 +13,10 @@ from keyring.backends import fail
 from keyring.errors import KeyringLocked
 
 from medmitra_desktop.app import AppContext
-from medmitra_desktop.domain.errors import ValidationError
+from medmitra_desktop.domain.errors import KeychainUnavailable, ValidationError
 from medmitra_desktop.logging_setup import configure_logging
 from medmitra_desktop.sync.credentials import SERVICE, CredentialStore, account
-from medmitra_desktop.sync.errors import KeychainUnavailable, SignInRequired
+from medmitra_desktop.sync.errors import SignInRequired
 from tests.factories import LAB_LINES, make_case, text_pdf
 from tests.memory_keyring import MemoryKeyring
 from tests.sync.reference_server import ReferenceServer

@@ -170,8 +170,9 @@ def import_source(detail: str) -> str | None:
 
 
 def _read_file(context: AppContext, document: DocumentRecord) -> bytes:
-    # verify() re-hashes the stored copy: a damaged file is refused, never exported.
-    return context.files.verify(document.sha256).read_bytes()
+    # reading() re-hashes the stored copy: a damaged file is refused, never exported.
+    with context.files.reading(document.sha256) as stream:
+        return stream.read()
 
 
 def _signed(revisions: list[SoapRevision]) -> SoapRevision | None:

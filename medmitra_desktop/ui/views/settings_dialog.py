@@ -1,7 +1,9 @@
-"""Settings: the data folder, the doctor, OCR, the server and the theme."""
+"""Settings: the data folder and its encryption, the doctor, OCR, the server and the
+theme."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,15 +28,19 @@ from ...domain.errors import ValidationError
 from ...services.clinic_logo import ClinicLogoStore
 from ...services.settings import THEMES, AppSettings, SettingsService, tesseract_location
 from ...services.sync_account import SyncAccount
+from ...storage.data_key import DataKey
 from ..widgets.field_form import FieldForm
 from ..widgets.logo_picker import LogoPicker
+from .encryption_dialogs import EncryptionRow
 from .sign_in_dialog import SyncGroup
 
 
 class SettingsDialog(QDialog):
     def __init__(self, service: SettingsService, data_dir: Path,
-                 parent: QWidget | None = None, *, sync: SyncAccount | None = None) -> None:
-        """With `sync`, the server address sits in a Sync group with the sign-in."""
+                 parent: QWidget | None = None, *, sync: SyncAccount | None = None,
+                 turn_on_encryption: Callable[[], DataKey] | None = None) -> None:
+        """With `sync`, the server address sits in a Sync group with the sign-in; with
+        `turn_on_encryption`, the Encryption row can encrypt the data folder."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._service = service
@@ -82,8 +88,10 @@ class SettingsDialog(QDialog):
                              (self.server_url, "Server address"), (self.theme, "Theme")):
             widget.setAccessibleName(name)
 
+        self.encryption = EncryptionRow(data_dir, turn_on_encryption)
         self.form = FieldForm()
         self.form.addRow("Data folder", _row(self.data_dir, open_folder))
+        self.form.addRow("Encryption", self.encryption)
         self.form.add_field("doctor_name", "&Doctor name", self.doctor_name)
         self.form.add_field("user_id", "&User id", self.user_id)
         self.form.add_field("clinic_name", "&Clinic name", self.clinic_name)

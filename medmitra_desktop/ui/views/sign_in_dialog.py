@@ -29,9 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...domain.errors import MedMitraError, ValidationError
+from ...domain.errors import KeychainUnavailable, MedMitraError, ValidationError
 from ...services.sync_account import SyncAccount, SyncStatus
-from ...sync.errors import KeychainUnavailable
 from ..widgets.clinical_colors import ClinicalColors
 from ..widgets.confirm import ask_yes_no
 from ..widgets.field_form import FieldForm

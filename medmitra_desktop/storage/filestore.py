@@ -146,8 +146,9 @@ class FileStore:
             with self.path_for(sha256).open("rb") as handle:
                 yield handle
             return
-        # Anonymous on POSIX, deleted on close on Windows: never a named plaintext file.
-        with tempfile.TemporaryFile(dir=self.root) as temp:
+        # Anonymous on POSIX; on Windows deleted on close, and in the folder backups skip.
+        self._open_dir.mkdir(mode=0o700, exist_ok=True)
+        with tempfile.TemporaryFile(dir=self._open_dir) as temp:
             self._read(sha256, temp)  # type: ignore[arg-type]
             temp.seek(0)
             yield temp  # type: ignore[misc]

@@ -3,7 +3,6 @@ code printed once, read only from standard input, and refusals in words."""
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
@@ -11,20 +10,12 @@ import keyring
 import pytest
 from keyring.backends import fail
 
-from medmitra_desktop.__main__ import main
 from medmitra_desktop.storage import encryption
+from tests.cli.in_process import run
 from tests.factories import text_file
 from tests.memory_keyring import MemoryKeyring
 
 CODE = re.compile(r"\b(?:[A-Z2-7]{5}-){10}[A-Z2-7]{5}\b")
-
-
-def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], data_dir: Path,
-        *args: str, stdin: str = "") -> tuple[int, str, str]:
-    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-    code = main(["--data-dir", str(data_dir), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_encrypt_prints_the_code_once_and_unlock_takes_it_from_stdin(

@@ -3,25 +3,16 @@ process; a subprocess on this headless machine would meet keyring's "no backend"
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
 
-from medmitra_desktop.__main__ import main
+from tests.cli.in_process import run
 from tests.factories import LAB_LINES, text_pdf
 from tests.sync.reference_server import ReferenceServer
 
 USER = "dr-cli"
-
-
-def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], data_dir: Path,
-        *args: str, stdin: str = "") -> tuple[int, str, str]:
-    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-    code = main(["--data-dir", str(data_dir), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_sign_in_sync_now_status_and_sign_out(

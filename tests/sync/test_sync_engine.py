@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from medmitra_desktop.app import AppContext, open_app
+from medmitra_desktop.config import prepare_data_dir
 from medmitra_desktop.domain.enums import DocumentCategory, SyncState
 from medmitra_desktop.domain.records import CaseQuery, NewAttachment
 from medmitra_desktop.services.sync_engine import SyncEngine, merge
@@ -425,3 +426,31 @@ def test_a_create_the_server_keeps_failing_does_not_stop_other_cases_arriving(
     names = sorted(item.patient_name for item in context.cases.iter_all(CaseQuery()))
     assert names == ["From Branch Clinic", "Stuck Case"]
     assert context.cases.get_case(stuck.case_id).sync_state is SyncState.PENDING
+
+
+def test_an_encrypted_data_folder_syncs_the_files_as_attached(
+        data_dir: Path, make_engine: EngineFactory, reference_server: ReferenceServer,
+        tmp_path: Path) -> None:
+    from medmitra_desktop.storage import encryption
+    from medmitra_desktop.storage.data_key import DataKeyStore
+
+    encryption.begin(prepare_data_dir(data_dir).data_dir, DataKeyStore())
+    context = open_app(str(data_dir))
+    try:
+        pdf = text_pdf(tmp_path / "cbc.pdf", LAB_LINES)
+        make_case(context.cases, lab=[pdf])
+        engine = make_engine(context)
+        assert engine.run_once().pushed == 1
+        (remote,) = reference_server.cases(USER)
+        later = text_pdf(tmp_path / "later.pdf", ["Glucose 160 mg/dL 70-99"])
+        (item,) = list(context.cases.iter_all(CaseQuery()))
+        context.cases.attach_documents(item.case_id, user_id="dr-test", attachments=[
+            NewAttachment(later, DocumentCategory.LAB)])
+        engine.run_once()
+        sent = {f["file_name"]: reference_server.file_bytes(f["file_id"])
+                for f in reference_server.files_of(remote["case_id"])}
+        assert sent == {"cbc.pdf": pdf.read_bytes(), "later.pdf": later.read_bytes()}
+        assert not (context.paths.files / "open").exists() or not any(
+            (context.paths.files / "open").iterdir())  # no decrypted copy left behind
+    finally:
+        context.close()

@@ -13,7 +13,7 @@ from keyring.backends import fail
 
 from medmitra_desktop.app import AppContext, open_app
 from medmitra_desktop.domain.enums import DocumentCategory
-from medmitra_desktop.domain.errors import FileIntegrityError
+from medmitra_desktop.domain.errors import FileIntegrityError, StorageError
 from medmitra_desktop.domain.records import CaseQuery, NewAttachment
 from medmitra_desktop.services.analysis_jobs import AnalysisJobs
 from medmitra_desktop.services.backup import BackupKeyNeeded, backup_data, restore_backup
@@ -283,3 +283,16 @@ def test_a_changed_sealed_file_is_refused(store: FileStore, tmp_path: Path,
     with pytest.raises(FileIntegrityError):
         store.verify(blob.sha256)
     assert list((store.root / "open").iterdir()) == []  # no half-decrypted copy left
+
+
+def test_a_damaged_encryption_state_file_is_named_and_nothing_is_opened(
+        plain_folder: Path) -> None:
+    encrypt(plain_folder)
+    state_file = plain_folder / encryption.STATE_FILE
+    good = state_file.read_bytes()
+    state_file.write_text("{not json", encoding="utf-8")
+    with pytest.raises(StorageError, match=r"encryption\.json cannot be read") as caught:
+        open_app(str(plain_folder))
+    assert "restore the folder from a backup" in str(caught.value)
+    state_file.write_bytes(good)
+    open_app(str(plain_folder)).close()  # the failed start let go of the folder's lock

@@ -150,7 +150,7 @@ def _check_encryption(folder: Path, report: _Report) -> None:
     """SQLCipher and AES-GCM as an encrypted data folder uses them, with a throw-away key
     (the doctor's keychain is not touched)."""
     from .storage.data_key import DataKey
-    from .storage.database import open_database
+    from .storage.database import SQLITE_MAGIC, open_database
     from .storage.filestore import FileStore
 
     key = DataKey.generate()
@@ -163,7 +163,7 @@ def _check_encryption(folder: Path, report: _Report) -> None:
                 "SELECT count(*) FROM sqlite_master WHERE sql LIKE '%USING fts5%'").scalar()
     finally:
         database.close()
-    if (folder / "sealed.sqlite3").read_bytes()[:16] == b"SQLite format 3\x00" or not fts:
+    if (folder / "sealed.sqlite3").read_bytes().startswith(SQLITE_MAGIC) or not fts:
         raise SelfTestFailure("the encrypted database was written in plain text")
     sample = folder / "sample.txt"
     sample.write_bytes(b"self-test " * 1000)

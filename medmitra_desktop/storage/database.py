@@ -35,7 +35,7 @@ DB_FILE_NAME = "medmitra.sqlite3"
 BUSY_TIMEOUT_MS = 5000
 BACKUPS_KEPT = 5
 WRITE_OPTION = "medmitra_write"
-_SQLITE_MAGIC = b"SQLite format 3\x00"
+SQLITE_MAGIC = b"SQLite format 3\x00"  # an unencrypted database file's first bytes
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # Every revision in migrations/versions, oldest first (a test keeps these in step with
 # Alembic). Knowing them here lets a start-up on a current database skip importing and
@@ -196,10 +196,10 @@ def _check_header(path: Path, key: DataKey | None) -> None:
     with storage_errors(path):
         try:
             with path.open("rb") as handle:
-                header = handle.read(len(_SQLITE_MAGIC))
+                header = handle.read(len(SQLITE_MAGIC))
         except OSError as error:
             raise sqlite3.DatabaseError(f"unable to open database file: {error}") from error
-        if header != _SQLITE_MAGIC:
+        if header != SQLITE_MAGIC:
             raise sqlite3.DatabaseError("file is not a database")
 
 

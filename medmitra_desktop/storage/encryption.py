@@ -34,12 +34,12 @@ from ..config import AppPaths
 from ..domain.errors import KeychainUnavailable, MedMitraError, StorageError, StorageProblem
 from .blob_cipher import BlobCipher, is_encrypted
 from .data_key import DataKey, DataKeyStore, RecoveryCodeError
+from .database import SQLITE_MAGIC
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "encryption.json"
 FORMAT = "medmitra.encryption/1"
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 Progress = Callable[[int, int], None]  # (steps done, steps in all)
 
@@ -216,7 +216,7 @@ def _stored_files(root: Path) -> Iterator[Path]:
 def _is_plain_database(path: Path) -> bool:
     try:
         with path.open("rb") as handle:
-            return handle.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC
+            return handle.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
     except FileNotFoundError:
         return False
 
